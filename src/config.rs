@@ -1,0 +1,597 @@
+//! Configuration: the TOML file format and the validated runtime [`Config`].
+//!
+//! The file types mirror the TOML one to one, reject unknown keys and carry spans so every
+//! error names its key and line. [`Config`] is what the daemon runs on: names resolved,
+//! durations typed, one variant per reader kind with only the settings that kind uses.
+
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::model::Direction;
+use crate::reader::frame::wiegand::WiegandOptions;
+
+/// Where the configuration is looked for when `--config` is not given.
+pub const DEFAULT_PATH: &str = "/etc/lawang/lawang.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{origin}, line {line}: {message}")]
+    Invalid {
+        origin: String,
+        line: usize,
+        message: String,
+    },
+}
+
+// ---------------------------------------------------------------------------------------
+// File format
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub server: ServerFile,
+    #[serde(default)]
+    pub store: StoreFile,
+    #[serde(default)]
+    pub log: LogFile,
+    #[serde(default, rename = "door")]
+    pub doors: Vec<DoorFile>,
+    #[serde(default, rename = "reader")]
+    pub readers: Vec<ReaderFile>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerFile {
+    /// Address of the admin API.
+    pub listen: Spanned<String>,
+    /// IANA zone used to show times and to evaluate weekly schedules.
+    pub timezone: Spanned<String>,
+    /// Largest request body the API accepts, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerFile {
+    fn default() -> Self {
+        ServerFile {
+            listen: Spanned::new(0..0, "127.0.0.1:8080".into()),
+            timezone: Spanned::new(0..0, "Asia/Jakarta".into()),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreFile {
+    /// Data directory; unset means `$STATE_DIRECTORY`, else `./lawang-data`.
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogFile {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `lawang=debug`; `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for LogFile {
+    fn default() -> Self {
+        LogFile {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoorFile {
+    pub name: Spanned<String>,
+    #[serde(default = "default_unlock_seconds")]
+    pub unlock_seconds: Spanned<u64>,
+    #[serde(default)]
+    pub actuator: ActuatorConfig,
+}
+
+fn default_unlock_seconds() -> Spanned<u64> {
+    Spanned::new(0..0, 5)
+}
+
+/// How a door's strike is driven.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ActuatorConfig {
+    /// Logs every lock and unlock; for commissioning and demos (no hardware moves).
+    #[default]
+    Log,
+    /// Runs a program to unlock and another to lock, e.g. a relay tool. Argument vectors,
+    /// not shell lines, so nothing is interpolated by a shell.
+    Command {
+        unlock: Vec<String>,
+        lock: Vec<String>,
+    },
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReaderFile {
+    pub name: Spanned<String>,
+    pub door: Spanned<String>,
+    pub direction: Direction,
+    pub kind: Spanned<String>,
+    /// Reads of the same card on this reader closer together than this are one presentation
+    /// (readers repeat while a card is held). Measured from the previous read.
+    #[serde(default = "default_repeat_window_ms")]
+    pub repeat_window_ms: u64,
+    /// pcsc: substring of the PC/SC reader name.
+    #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
+    pub name_match: Option<Spanned<String>>,
+    /// serial, osdp: device path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<Spanned<PathBuf>>,
+    /// serial, osdp: line speed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baud: Option<u32>,
+    /// serial: `rdm6300`, `wiegand-ascii`, `pn532` or `line`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Spanned<String>>,
+    /// serial with `protocol = "wiegand-ascii"`: the converter's line format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wiegand: Option<WiegandOptions>,
+    /// serial with `protocol = "line"`: the technology of the UIDs on the lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub technology: Option<crate::model::Technology>,
+}
+
+fn default_repeat_window_ms() -> u64 {
+    1000
+}
+
+// ---------------------------------------------------------------------------------------
+// Validated configuration
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub timezone: chrono_tz::Tz,
+    pub max_body_bytes: usize,
+    pub data_dir: PathBuf,
+    pub log: LogConfig,
+    pub doors: Vec<DoorConfig>,
+    pub readers: Vec<ReaderConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DoorConfig {
+    pub name: String,
+    pub unlock: Duration,
+    pub actuator: ActuatorConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReaderConfig {
+    pub name: String,
+    pub door: String,
+    pub direction: Direction,
+    pub repeat_window: Duration,
+    pub kind: ReaderKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReaderKind {
+    /// Taps injected through the API (`lawang tap`), for commissioning and training.
+    Simulated,
+    /// A PC/SC reader whose name contains `pattern`.
+    Pcsc {
+        pattern: String,
+    },
+    Serial(SerialReaderConfig),
+}
+
+impl ReaderKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ReaderKind::Simulated => "simulated",
+            ReaderKind::Pcsc { .. } => "pcsc",
+            ReaderKind::Serial(_) => "serial",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SerialReaderConfig {
+    pub path: PathBuf,
+    pub baud: u32,
+    pub protocol: SerialProtocol,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SerialProtocol {
+    Rdm6300,
+    WiegandAscii(WiegandOptions),
+    Pn532,
+    Line(crate::model::Technology),
+}
+
+/// Longest unlock a door may be configured for: a strike held open for minutes is a
+/// propped door, not an access decision.
+const MAX_UNLOCK_SECONDS: u64 = 300;
+
+impl Config {
+    /// Loads `--config PATH`, else [`DEFAULT_PATH`] if it exists, else built-in defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<(Config, ConfigFile), ConfigError> {
+        let path = match explicit {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_PATH)).filter(|p| p.exists()),
+        };
+        match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                Self::parse(&text, &path.display().to_string())
+            }
+            None => Self::parse("", "built-in defaults"),
+        }
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<(Config, ConfigFile), ConfigError> {
+        let invalid = |span: Option<Range<usize>>, message: String| ConfigError::Invalid {
+            origin: origin.to_owned(),
+            line: span.map_or(1, |s| line_of(text, s.start)),
+            message,
+        };
+        let mut file: ConfigFile =
+            toml::from_str(text).map_err(|e| invalid(e.span(), e.message().to_owned()))?;
+        let config = validate(&file).map_err(|(span, msg)| invalid(Some(span), msg))?;
+        file.store.data_dir = Some(config.data_dir.clone());
+        Ok((config, file))
+    }
+}
+
+type Invalid = (Range<usize>, String);
+
+fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
+    let server = &file.server;
+    let listen = server.listen.get_ref().parse().map_err(|_| {
+        (
+            server.listen.span(),
+            format!(
+                "server.listen: {:?} is not an address like 127.0.0.1:8080",
+                server.listen.get_ref()
+            ),
+        )
+    })?;
+    let timezone = server.timezone.get_ref().parse().map_err(|_| {
+        (
+            server.timezone.span(),
+            format!(
+                "server.timezone: {:?} is not an IANA time zone such as Asia/Jakarta",
+                server.timezone.get_ref()
+            ),
+        )
+    })?;
+    let data_dir = file
+        .store
+        .data_dir
+        .clone()
+        .or_else(|| std::env::var_os("STATE_DIRECTORY").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("lawang-data"));
+
+    let mut doors: Vec<DoorConfig> = Vec::new();
+    for d in &file.doors {
+        check_name("door.name", &d.name)?;
+        if doors.iter().any(|x| x.name == *d.name.get_ref()) {
+            return Err((
+                d.name.span(),
+                format!("door {:?} is declared twice", d.name.get_ref()),
+            ));
+        }
+        let secs = *d.unlock_seconds.get_ref();
+        if !(1..=MAX_UNLOCK_SECONDS).contains(&secs) {
+            return Err((
+                d.unlock_seconds.span(),
+                format!("door.unlock_seconds must be 1 to {MAX_UNLOCK_SECONDS}, got {secs}"),
+            ));
+        }
+        if let ActuatorConfig::Command { unlock, lock } = &d.actuator
+            && (unlock.is_empty() || lock.is_empty())
+        {
+            return Err((
+                d.name.span(),
+                "door.actuator: a command actuator needs non-empty `unlock` and `lock` argument lists"
+                    .into(),
+            ));
+        }
+        doors.push(DoorConfig {
+            name: d.name.get_ref().clone(),
+            unlock: Duration::from_secs(secs),
+            actuator: d.actuator.clone(),
+        });
+    }
+
+    let mut readers: Vec<ReaderConfig> = Vec::new();
+    for r in &file.readers {
+        check_name("reader.name", &r.name)?;
+        if readers.iter().any(|x| x.name == *r.name.get_ref()) {
+            return Err((
+                r.name.span(),
+                format!("reader {:?} is declared twice", r.name.get_ref()),
+            ));
+        }
+        if !doors.iter().any(|d| d.name == *r.door.get_ref()) {
+            return Err((
+                r.door.span(),
+                format!("reader.door: no [[door]] is named {:?}", r.door.get_ref()),
+            ));
+        }
+        readers.push(ReaderConfig {
+            name: r.name.get_ref().clone(),
+            door: r.door.get_ref().clone(),
+            direction: r.direction,
+            repeat_window: Duration::from_millis(r.repeat_window_ms),
+            kind: reader_kind(r)?,
+        });
+    }
+
+    Ok(Config {
+        listen,
+        timezone,
+        max_body_bytes: server.max_body_bytes,
+        data_dir,
+        log: LogConfig {
+            format: file.log.format,
+            level: file.log.level.clone(),
+        },
+        doors,
+        readers,
+    })
+}
+
+fn reader_kind(r: &ReaderFile) -> Result<ReaderKind, Invalid> {
+    let kind_span = r.kind.span();
+    let unused = |present: bool, key: &str| -> Result<(), Invalid> {
+        if present {
+            Err((
+                kind_span.clone(),
+                format!(
+                    "reader.{key} does not apply to kind = {:?}",
+                    r.kind.get_ref()
+                ),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    match r.kind.get_ref().as_str() {
+        "simulated" => {
+            unused(r.name_match.is_some(), "match")?;
+            unused(r.path.is_some(), "path")?;
+            unused(r.protocol.is_some(), "protocol")?;
+            Ok(ReaderKind::Simulated)
+        }
+        "pcsc" => {
+            unused(r.path.is_some(), "path")?;
+            unused(r.protocol.is_some(), "protocol")?;
+            let pattern = r.name_match.as_ref().ok_or_else(|| {
+                (
+                    kind_span.clone(),
+                    "reader.match is required for kind = \"pcsc\"".to_owned(),
+                )
+            })?;
+            Ok(ReaderKind::Pcsc {
+                pattern: pattern.get_ref().clone(),
+            })
+        }
+        "serial" => {
+            unused(r.name_match.is_some(), "match")?;
+            let path = r.path.as_ref().ok_or_else(|| {
+                (
+                    kind_span.clone(),
+                    "reader.path is required for kind = \"serial\"".to_owned(),
+                )
+            })?;
+            let protocol = r.protocol.as_ref().ok_or_else(|| {
+                (
+                    kind_span.clone(),
+                    "reader.protocol is required for kind = \"serial\"".to_owned(),
+                )
+            })?;
+            let protocol = match protocol.get_ref().as_str() {
+                "rdm6300" => SerialProtocol::Rdm6300,
+                "wiegand-ascii" => {
+                    SerialProtocol::WiegandAscii(r.wiegand.clone().unwrap_or_default())
+                }
+                "pn532" => SerialProtocol::Pn532,
+                "line" => {
+                    SerialProtocol::Line(r.technology.unwrap_or(crate::model::Technology::Iso14443))
+                }
+                other => {
+                    return Err((
+                        protocol.span(),
+                        format!(
+                            "reader.protocol {other:?} is not one of rdm6300, wiegand-ascii, pn532, line"
+                        ),
+                    ));
+                }
+            };
+            let default_baud = match protocol {
+                SerialProtocol::Pn532 => 115_200,
+                _ => 9600,
+            };
+            Ok(ReaderKind::Serial(SerialReaderConfig {
+                path: path.get_ref().clone(),
+                baud: r.baud.unwrap_or(default_baud),
+                protocol,
+            }))
+        }
+        other => Err((
+            kind_span,
+            format!("reader.kind {other:?} is not one of simulated, pcsc, serial"),
+        )),
+    }
+}
+
+/// Names appear in URLs, udev rules and printed reports: keep them to a safe alphabet.
+fn check_name(key: &str, name: &Spanned<String>) -> Result<(), Invalid> {
+    let ok = !name.get_ref().is_empty()
+        && name.get_ref().len() <= 64
+        && name
+            .get_ref()
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err((
+            name.span(),
+            format!(
+                "{key} {:?} must be 1-64 characters of letters, digits, '-' or '_'",
+                name.get_ref()
+            ),
+        ))
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+impl ConfigFile {
+    /// The effective configuration as TOML, for `check-config`. No key holds a secret yet;
+    /// keys that will (OSDP keys, webhook tokens) are paths to files, never the secret itself.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, "test.toml")
+            .map(|(c, _)| c)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn empty_file_gives_local_defaults() {
+        let c = parse("").unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.timezone, chrono_tz::Asia::Jakarta);
+        assert!(c.doors.is_empty() && c.readers.is_empty());
+    }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let c = parse(
+            r#"
+[server]
+listen = "127.0.0.1:8080"
+timezone = "Asia/Jakarta"
+
+[[door]]
+name = "ruang-server"
+unlock_seconds = 5
+actuator = { kind = "log" }
+
+[[reader]]
+name = "masuk"
+door = "ruang-server"
+direction = "in"
+kind = "simulated"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.doors[0].unlock, Duration::from_secs(5));
+        assert_eq!(c.readers[0].kind, ReaderKind::Simulated);
+        assert_eq!(c.readers[0].direction, Direction::In);
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_line() {
+        let err = parse("[server]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n").unwrap_err();
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_named_with_their_line() {
+        let cases = [
+            (
+                "[server]\n\ntimezone = \"Mars/Olympus\"\n",
+                "line 3",
+                "timezone",
+            ),
+            (
+                "[[door]]\nname = \"a\"\nunlock_seconds = 0\n",
+                "line 3",
+                "unlock_seconds",
+            ),
+            (
+                "[[door]]\nname = \"a\"\n[[reader]]\nname = \"r\"\ndoor = \"b\"\ndirection = \"in\"\nkind = \"simulated\"\n",
+                "line 5",
+                "no [[door]]",
+            ),
+            (
+                "[[door]]\nname = \"a\"\n[[reader]]\nname = \"r\"\ndoor = \"a\"\ndirection = \"in\"\nkind = \"telepathy\"\n",
+                "line 7",
+                "reader.kind",
+            ),
+            ("[[door]]\nname = \"a b\"\n", "line 2", "door.name"),
+        ];
+        for (text, line, key) in cases {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains(line) && err.contains(key), "{text:?} -> {err}");
+        }
+    }
+
+    #[test]
+    fn serial_reader_needs_path_and_protocol() {
+        let base = "[[door]]\nname = \"a\"\n[[reader]]\nname = \"r\"\ndoor = \"a\"\ndirection = \"out\"\nkind = \"serial\"\n";
+        assert!(parse(base).unwrap_err().contains("reader.path"));
+        let ok = parse(&format!(
+            "{base}path = \"/dev/ttyUSB0\"\nprotocol = \"rdm6300\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            ok.readers[0].kind,
+            ReaderKind::Serial(SerialReaderConfig {
+                path: "/dev/ttyUSB0".into(),
+                baud: 9600,
+                protocol: SerialProtocol::Rdm6300
+            })
+        );
+    }
+}

@@ -1,0 +1,21 @@
+//! # Lawang: access control for a server-room door
+//!
+//! ## Layout
+//! The data flow of a tap, one module per stage:
+//!
+//! - [`reader`]: drivers turn device bytes into card reads (`frame/` parses bytes, pure).
+//! - [`decision`]: a pure function of the access-list snapshot, the card and `now`.
+//! - [`door`]: the controller per door: debounce, decide, record, unlock, re-lock.
+//! - [`register`]: the facility register line for every tap, granted or refused.
+//! - [`store`]: SQLite: migrations, the access list, the register writer, the audit log.
+//! - [`api`]: the authenticated admin HTTP API; [`cli`] talks to it.
+//!
+//! Around them: [`config`] (file format → validated config), [`model`] (domain newtypes),
+//! [`schedule`] (weekly windows), [`daemon`] (wires the tasks together).
+
+pub mod config;
+pub mod decision;
+pub mod door;
+pub mod model;
+pub mod reader;
+pub mod schedule;
