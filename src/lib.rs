@@ -13,9 +13,15 @@
 //! Around them: [`config`] (file format → validated config), [`model`] (domain newtypes),
 //! [`schedule`] (weekly windows), [`daemon`] (wires the tasks together).
 
+pub mod api;
+pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod decision;
 pub mod door;
 pub mod model;
 pub mod reader;
+pub mod register;
+pub mod report;
 pub mod schedule;
+pub mod store;

@@ -220,6 +220,87 @@ impl FromStr for CredentialStatus {
     }
 }
 
+/// The roles of the SOP; every admin token carries exactly one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// System administrator: tokens, direct (import) issuance, everything.
+    Admin,
+    /// Operator Ruang Server: people, badges, the access list.
+    Operator,
+    /// Kasi Layanan Infrastruktur TIK: verifies requests, runs reviews, reads reports.
+    Kasi,
+    /// Kabid Infrastruktur dan APTIKA.
+    Kabid,
+    /// Kadis Komunikasi dan Informatika.
+    Kadis,
+    /// The applicant's direct superior.
+    Atasan,
+    /// Applicant.
+    Pemohon,
+    /// Front desk / information-security coordinator.
+    Helpdesk,
+    /// Read-only: register, audit log, access list.
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 9] = [
+        Role::Admin,
+        Role::Operator,
+        Role::Kasi,
+        Role::Kabid,
+        Role::Kadis,
+        Role::Atasan,
+        Role::Pemohon,
+        Role::Helpdesk,
+        Role::Auditor,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Operator => "operator",
+            Role::Kasi => "kasi",
+            Role::Kabid => "kabid",
+            Role::Kadis => "kadis",
+            Role::Atasan => "atasan",
+            Role::Pemohon => "pemohon",
+            Role::Helpdesk => "helpdesk",
+            Role::Auditor => "auditor",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
+                format!("unknown role {s:?}; roles are {}", names.join(", "))
+            })
+    }
+}
+
+/// Who did an admin action, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The API token used; `None` for the local CLI acting on the database directly.
+    pub token_id: Option<i64>,
+    pub name: String,
+    pub role: Role,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,194 @@
+//! Doors, readers, simulated taps and the health check.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::auth::{Auth, ReadDevices, SimulateTap};
+use super::{ApiError, ApiJson, AppState, Problem};
+use crate::door::DoorStatus;
+use crate::model::{Credential, Direction, Technology};
+use crate::reader::{ReaderEvent, ReaderStatus};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_doors))
+        .routes(routes!(list_readers))
+        .routes(routes!(tap))
+}
+
+/// `/healthz` lives outside `/api/v1`: monitoring probes it without a token.
+pub fn health_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(healthz))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct DoorView {
+    id: i64,
+    name: String,
+    unlock_seconds: u64,
+    #[serde(flatten)]
+    status: DoorStatus,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct ReaderView {
+    id: i64,
+    name: String,
+    door: String,
+    direction: Direction,
+    kind: &'static str,
+    status: ReaderStatus,
+}
+
+fn doors(s: &AppState) -> Vec<DoorView> {
+    s.devices
+        .doors
+        .iter()
+        .map(|d| DoorView {
+            id: d.id,
+            name: d.name.clone(),
+            unlock_seconds: d.unlock_seconds,
+            status: d.status.borrow().clone(),
+        })
+        .collect()
+}
+
+fn readers(s: &AppState) -> Vec<ReaderView> {
+    s.devices
+        .readers
+        .iter()
+        .map(|r| ReaderView {
+            id: r.info.id,
+            name: r.info.name.to_string(),
+            door: r.door_name.clone(),
+            direction: r.info.direction,
+            kind: r.info.kind,
+            status: r.status.borrow().clone(),
+        })
+        .collect()
+}
+
+#[utoipa::path(get, path = "/doors", tag = "devices",
+    responses((status = 200, body = Vec<DoorView>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+async fn list_doors(State(s): State<AppState>, _: Auth<ReadDevices>) -> Json<Vec<DoorView>> {
+    Json(doors(&s))
+}
+
+#[utoipa::path(get, path = "/readers", tag = "devices",
+    responses((status = 200, body = Vec<ReaderView>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+async fn list_readers(State(s): State<AppState>, _: Auth<ReadDevices>) -> Json<Vec<ReaderView>> {
+    Json(readers(&s))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TapRequest {
+    /// Card UID in hex.
+    uid: String,
+    /// Defaults to `iso14443`.
+    #[serde(default)]
+    technology: Option<Technology>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct TapResponse {
+    granted: bool,
+    /// Reason code, e.g. `granted`, `credential_revoked`, `unknown_credential`.
+    reason: String,
+    person_id: Option<i64>,
+    /// The register line; `null` for a repeat of a card still held on the reader.
+    register_id: Option<i64>,
+}
+
+/// Presents a card on a simulated reader, as if tapped, and returns the door's decision.
+#[utoipa::path(post, path = "/readers/{name}/tap", tag = "devices", params(("name" = String, Path)),
+    request_body = TapRequest,
+    responses((status = 200, body = TapResponse), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "the reader is not a simulated reader")),
+    security(("bearer" = [])))]
+async fn tap(
+    State(s): State<AppState>,
+    _: Auth<SimulateTap>,
+    Path(name): Path<String>,
+    ApiJson(t): ApiJson<TapRequest>,
+) -> Result<Json<TapResponse>, ApiError> {
+    let reader = s
+        .devices
+        .readers
+        .iter()
+        .find(|r| *r.info.name == *name)
+        .ok_or_else(|| ApiError::NotFound(format!("reader {name:?}")))?;
+    let output = reader.simulated.as_ref().ok_or_else(|| {
+        ApiError::Conflict(format!(
+            "reader {name:?} is a {} reader; only simulated readers take taps through the API",
+            reader.info.kind
+        ))
+    })?;
+    let credential = Credential::parse_hex(t.technology.unwrap_or(Technology::Iso14443), &t.uid)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let (reply, outcome) = oneshot::channel();
+    if !output
+        .send(ReaderEvent::Card(credential), Some(reply))
+        .await
+    {
+        return Err(ApiError::Unavailable("the daemon is shutting down".into()));
+    }
+    let outcome = outcome
+        .await
+        .map_err(|_| ApiError::Unavailable("the door controller stopped".into()))?;
+    Ok(Json(TapResponse {
+        granted: outcome.decision.is_granted(),
+        reason: outcome.decision.reason().code().to_owned(),
+        person_id: outcome.decision.person_id(),
+        register_id: outcome.register_id,
+    }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct Health {
+    /// `ok`, or `degraded` when the database or a device needs attention.
+    status: &'static str,
+    database: &'static str,
+    doors: Vec<DoorView>,
+    readers: Vec<ReaderView>,
+}
+
+/// Liveness and device states, without authentication and without secrets.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+async fn healthz(State(s): State<AppState>) -> (StatusCode, Json<Health>) {
+    let db_ok =
+        s.db.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .is_ok();
+    let doors = doors(&s);
+    let readers = readers(&s);
+    let devices_ok = doors.iter().all(|d| d.status.fault.is_none())
+        && readers.iter().all(|r| r.status == ReaderStatus::Online);
+    let status = if db_ok && devices_ok {
+        "ok"
+    } else {
+        "degraded"
+    };
+    let code = if db_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        Json(Health {
+            status,
+            database: if db_ok { "ok" } else { "unavailable" },
+            doors,
+            readers,
+        }),
+    )
+}

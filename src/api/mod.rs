@@ -1,0 +1,85 @@
+//! The admin HTTP API under `/api/v1`, plus `/healthz`.
+//!
+//! Handlers are thin: extract (auth first, then the body), make one store or daemon call,
+//! map errors through [`ApiError`]. Routes are registered through utoipa's router, so the
+//! OpenAPI document at `/api/v1/openapi.json` lists exactly the routes that exist.
+
+pub mod auth;
+pub mod error;
+
+mod devices;
+mod people;
+mod register;
+mod tokens;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::daemon::Devices;
+use crate::store::Db;
+pub use error::{ApiError, ApiJson, ApiQuery, Problem};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub devices: Arc<Devices>,
+    pub timezone: chrono_tz::Tz,
+    /// For exports, which read on their own connection so they never hold the admin lock.
+    pub db_path: Arc<std::path::Path>,
+}
+
+/// Largest number of items one page returns.
+pub const MAX_PAGE: u32 = 1000;
+pub const DEFAULT_PAGE: u32 = 100;
+
+pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::BadRequest(format!(
+            "limit must be 1 to {MAX_PAGE}, got {n}"
+        ))),
+    }
+}
+
+pub fn router(state: AppState, max_body_bytes: usize) -> axum::Router {
+    let v1 = OpenApiRouter::new()
+        .merge(people::routes())
+        .merge(devices::routes())
+        .merge(register::routes())
+        .merge(tokens::routes());
+    let (app, mut doc) = OpenApiRouter::new()
+        .nest("/api/v1", v1)
+        .merge(devices::health_routes())
+        .split_for_parts();
+    doc.info.title = "Lawang admin API".into();
+    doc.info.version = env!("CARGO_PKG_VERSION").into();
+    doc.info.description = Some(
+        "Access control for the server-room door. Every route but /healthz and this document \
+         needs `Authorization: Bearer <token>`."
+            .into(),
+    );
+    doc.components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    let doc = Arc::new(doc);
+
+    app.route(
+        "/api/v1/openapi.json",
+        get(move || {
+            let doc = doc.clone();
+            async move { Json(doc.as_ref().clone()) }
+        }),
+    )
+    .fallback(|| async { ApiError::NotFound("no such route".into()) })
+    .layer(DefaultBodyLimit::max(max_body_bytes))
+    .with_state(state)
+}

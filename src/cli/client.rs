@@ -1,0 +1,139 @@
+//! A small blocking client for the admin API, used by the CLI commands.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::daemon::{API_ADDR_FILE, INITIAL_TOKEN_FILE};
+
+pub struct Client {
+    agent: ureq::Agent,
+    base: String,
+    token: Option<String>,
+}
+
+impl Client {
+    /// The daemon's address: `--url`, else the address the local daemon wrote in its data
+    /// directory, else the configured listen address. The token: `--token`/`LAWANG_TOKEN`,
+    /// else the initial admin token file if this user can read it.
+    pub fn new(
+        url: Option<String>,
+        token: Option<String>,
+        data_dir: &Path,
+        listen: std::net::SocketAddr,
+    ) -> Client {
+        let base = url.unwrap_or_else(|| {
+            let addr = std::fs::read_to_string(data_dir.join(API_ADDR_FILE))
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_else(|_| listen.to_string());
+            format!("http://{addr}")
+        });
+        let token = token.or_else(|| {
+            std::fs::read_to_string(data_dir.join(INITIAL_TOKEN_FILE))
+                .ok()
+                .map(|t| t.trim().to_owned())
+        });
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        Client {
+            agent,
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+        }
+    }
+
+    pub fn get(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
+        let mut resp = self.request_get(path, query)?;
+        resp.body_mut()
+            .read_json()
+            .context("the daemon sent an unreadable answer")
+    }
+
+    pub fn post(&self, path: &str, body: &impl Serialize) -> anyhow::Result<Value> {
+        let mut req = self.agent.post(format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        let resp = req.send_json(body).map_err(|e| self.unreachable(e))?;
+        let mut resp = check(resp)?;
+        resp.body_mut()
+            .read_json()
+            .context("the daemon sent an unreadable answer")
+    }
+
+    /// Copies a streamed body (an export) to `out`; returns the byte count.
+    pub fn download(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        out: &mut impl std::io::Write,
+    ) -> anyhow::Result<u64> {
+        let resp = self.request_get(path, query)?;
+        let mut reader = resp.into_body().into_reader();
+        let mut buf = [0u8; 64 * 1024];
+        let mut total = 0u64;
+        loop {
+            let n = reader
+                .read(&mut buf)
+                .context("the download was interrupted")?;
+            if n == 0 {
+                return Ok(total);
+            }
+            out.write_all(&buf[..n])?;
+            total += n as u64;
+        }
+    }
+
+    fn request_get(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        for (k, v) in query {
+            req = req.query(*k, v);
+        }
+        if let Some(t) = &self.token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        check(req.call().map_err(|e| self.unreachable(e))?)
+    }
+
+    fn unreachable(&self, e: ureq::Error) -> anyhow::Error {
+        anyhow!(
+            "cannot reach the lawang daemon at {}: {e} (is `lawang serve` running?)",
+            self.base
+        )
+    }
+}
+
+/// Turns a problem response into an error carrying its `detail`.
+fn check(
+    mut resp: ureq::http::Response<ureq::Body>,
+) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    let detail = resp
+        .body_mut()
+        .read_json::<Value>()
+        .ok()
+        .and_then(|v| v.get("detail").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_default();
+    if status == ureq::http::StatusCode::UNAUTHORIZED && detail.is_empty() {
+        bail!("the daemon refused the token (set LAWANG_TOKEN)");
+    }
+    bail!(
+        "{} {}: {detail}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    )
+}

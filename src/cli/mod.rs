@@ -1,0 +1,400 @@
+//! The `lawang` command line. `serve` runs the daemon; `token` works on the database
+//! directly (so a lost admin token can be replaced on the box itself); everything that
+//! changes the access list goes through the running daemon's API, so the door sees it at once.
+
+mod client;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chrono::Utc;
+use clap::{Args, Parser, Subcommand};
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::model::{Actor, Role};
+use crate::report::TimeSpec;
+use crate::store::{self, Changed, Db, tokens};
+use client::Client;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lawang",
+    version,
+    about = "Access control for the server-room door"
+)]
+pub struct Cli {
+    /// Configuration file (default: /etc/lawang/lawang.toml if present, else built-in defaults).
+    #[arg(long, global = true, env = "LAWANG_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the door daemon.
+    Serve,
+    /// Print the effective configuration, or the key and line of the first error (exit 1).
+    CheckConfig,
+    /// Manage API tokens (works on the database directly; run it as the service user).
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Present a card on a simulated reader.
+    Tap {
+        #[arg(long)]
+        reader: String,
+        /// Card UID in hex.
+        uid: String,
+        #[arg(long)]
+        technology: Option<String>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// People (card holders).
+    #[command(subcommand)]
+    Person(PersonCmd),
+    /// Badges (cards bound to people).
+    #[command(subcommand)]
+    Badge(BadgeCmd),
+    /// The facility register.
+    #[command(subcommand)]
+    Register(RegisterCmd),
+    /// Doors, readers and the database as the daemon sees them (`/healthz`).
+    Status {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// Daemon URL (default: the local daemon's address).
+    #[arg(long, env = "LAWANG_URL")]
+    url: Option<String>,
+    /// API token (default: the initial admin token file, if readable). Prefer the
+    /// environment variable: arguments are visible to other users in `ps`.
+    #[arg(long, env = "LAWANG_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Create a token and print it once.
+    Create {
+        #[arg(long)]
+        role: Role,
+        #[arg(long)]
+        name: String,
+    },
+    List,
+    Revoke {
+        id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PersonCmd {
+    Add {
+        #[arg(long)]
+        name: String,
+        /// NIP or identity number.
+        #[arg(long)]
+        id_number: Option<String>,
+        /// Unit kerja / instansi.
+        #[arg(long)]
+        unit: Option<String>,
+        #[arg(long)]
+        contact: Option<String>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    List {
+        /// Part of a name, number or unit.
+        #[arg(long)]
+        q: Option<String>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BadgeCmd {
+    /// Bind a card to a person, with a right on the given doors for a period.
+    Issue {
+        #[arg(long)]
+        person: i64,
+        #[arg(long)]
+        uid: String,
+        #[arg(long)]
+        technology: Option<String>,
+        #[arg(long)]
+        badge_number: Option<String>,
+        /// Door the right opens (repeat for several). Without doors, no right is created.
+        #[arg(long = "door")]
+        doors: Vec<String>,
+        /// Start of the right: a date (office zone) or RFC 3339 time; default now.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day of the right (included) or an RFC 3339 end time.
+        #[arg(long)]
+        until: Option<String>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    Revoke {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    List {
+        #[arg(long)]
+        person: Option<i64>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegisterCmd {
+    /// Recent register lines, newest first.
+    List {
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        door: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Export a period as CSV (Indonesian columns, times in the office zone).
+    Export {
+        /// First day (or RFC 3339 time).
+        #[arg(long)]
+        from: String,
+        /// Last day, included (or RFC 3339 end time).
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        door: Option<String>,
+        /// `id` (default) or `en`.
+        #[arg(long)]
+        lang: Option<String>,
+        /// Use `;` as separator (Indonesian-locale spreadsheets).
+        #[arg(long)]
+        semicolon: bool,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+/// Runs a command other than `serve`.
+pub fn run(
+    command: Command,
+    config: &Config,
+    file: &crate::config::ConfigFile,
+) -> anyhow::Result<()> {
+    let client = |api: ApiArgs| Client::new(api.url, api.token, &config.data_dir, config.listen);
+    match command {
+        Command::Serve => unreachable_serve(),
+        Command::CheckConfig => {
+            print!("{}", file.to_toml());
+            Ok(())
+        }
+        Command::Token(cmd) => token(cmd, config),
+        Command::Tap {
+            reader,
+            uid,
+            technology,
+            api,
+        } => {
+            let r = client(api).post(
+                &format!("/api/v1/readers/{reader}/tap"),
+                &json!({ "uid": uid, "technology": technology }),
+            )?;
+            let granted = r["granted"].as_bool().unwrap_or(false);
+            let person = r["person_id"]
+                .as_i64()
+                .map(|p| format!(" (person {p})"))
+                .unwrap_or_default();
+            if granted {
+                println!("granted{person}");
+            } else {
+                println!("refused: {}{person}", r["reason"].as_str().unwrap_or("?"));
+            }
+            Ok(())
+        }
+        Command::Person(PersonCmd::Add {
+            name,
+            id_number,
+            unit,
+            contact,
+            api,
+        }) => print(client(api).post(
+            "/api/v1/people",
+            &json!({ "name": name, "id_number": id_number, "unit": unit, "contact": contact }),
+        )?),
+        Command::Person(PersonCmd::List { q, api }) => {
+            let query: Vec<_> = q.map(|q| ("q", q)).into_iter().collect();
+            print(client(api).get("/api/v1/people", &query)?)
+        }
+        Command::Badge(BadgeCmd::Issue {
+            person,
+            uid,
+            technology,
+            badge_number,
+            doors,
+            from,
+            until,
+            api,
+        }) => {
+            let right = if doors.is_empty() {
+                Value::Null
+            } else {
+                let tz = config.timezone;
+                let from = match from {
+                    Some(f) => TimeSpec::parse(&f).map_err(anyhow::Error::msg)?.start(tz),
+                    None => Utc::now(),
+                };
+                let until = until.context("--until is required with --door")?;
+                let until = TimeSpec::parse(&until)
+                    .map_err(anyhow::Error::msg)?
+                    .end_inclusive_date(tz);
+                json!({ "doors": doors, "valid_from": from, "valid_until": until })
+            };
+            let mut body = json!({ "person_id": person, "uid": uid, "technology": technology,
+                                   "badge_number": badge_number });
+            if !right.is_null() {
+                body["right"] = right;
+            }
+            print(client(api).post("/api/v1/badges", &body)?)
+        }
+        Command::Badge(BadgeCmd::Revoke { id, reason, api }) => print(client(api).post(
+            &format!("/api/v1/badges/{id}/revoke"),
+            &json!({ "reason": reason }),
+        )?),
+        Command::Badge(BadgeCmd::List { person, api }) => {
+            let query: Vec<_> = person
+                .map(|p| ("person_id", p.to_string()))
+                .into_iter()
+                .collect();
+            print(client(api).get("/api/v1/badges", &query)?)
+        }
+        Command::Register(RegisterCmd::List {
+            from,
+            to,
+            door,
+            limit,
+            api,
+        }) => {
+            let mut query = vec![("limit", limit.to_string())];
+            query.extend(from.map(|v| ("from", v)));
+            query.extend(to.map(|v| ("to", v)));
+            query.extend(door.map(|v| ("door", v)));
+            print(client(api).get("/api/v1/register", &query)?)
+        }
+        Command::Register(RegisterCmd::Export {
+            from,
+            to,
+            door,
+            lang,
+            semicolon,
+            output,
+            api,
+        }) => {
+            let mut query = vec![("from", from), ("to", to)];
+            query.extend(door.map(|v| ("door", v)));
+            query.extend(lang.map(|v| ("lang", v)));
+            if semicolon {
+                query.push(("sep", "semicolon".into()));
+            }
+            let client = client(api);
+            let bytes = match &output {
+                Some(path) => {
+                    let mut f = std::fs::File::create(path)
+                        .with_context(|| format!("cannot create {}", path.display()))?;
+                    client.download("/api/v1/register/export", &query, &mut f)?
+                }
+                None => client.download(
+                    "/api/v1/register/export",
+                    &query,
+                    &mut std::io::stdout().lock(),
+                )?,
+            };
+            if let Some(path) = output {
+                eprintln!("wrote {bytes} bytes to {}", path.display());
+            }
+            Ok(())
+        }
+        Command::Status { api } => print(client(api).get("/healthz", &[])?),
+    }
+}
+
+fn unreachable_serve() -> anyhow::Result<()> {
+    anyhow::bail!("`serve` is handled by main")
+}
+
+fn print(v: Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(())
+}
+
+fn token(cmd: TokenCmd, config: &Config) -> anyhow::Result<()> {
+    let db = Db::open(&config.data_dir.join(store::DB_FILE), config.timezone)
+        .with_context(|| format!("cannot open the database in {}", config.data_dir.display()))?;
+    let actor = Actor {
+        token_id: None,
+        name: format!("cli ({})", whoami()),
+        role: Role::Admin,
+    };
+    match cmd {
+        TokenCmd::Create { role, name } => {
+            let t = db.write_blocking(|tx| {
+                Ok((
+                    tokens::create(tx, &name, role, &actor, Utc::now())?,
+                    Changed::none(),
+                ))
+            })?;
+            eprintln!(
+                "token {} ({}, role {}); it is shown only this once:",
+                t.info.id, t.info.name, t.info.role
+            );
+            println!("{}", t.token);
+        }
+        TokenCmd::List => {
+            let list = db.write_blocking(|tx| Ok((tokens::list(tx)?, Changed::none())))?;
+            for t in list {
+                let state = t
+                    .revoked_at
+                    .map_or("active".to_owned(), |r| format!("revoked {r}"));
+                println!(
+                    "{:>4}  {:<10} {:<30} {state}",
+                    t.id,
+                    t.role.as_str(),
+                    t.name
+                );
+            }
+        }
+        TokenCmd::Revoke { id } => {
+            let t = db.write_blocking(|tx| {
+                Ok((tokens::revoke(tx, id, &actor, Utc::now())?, Changed::none()))
+            })?;
+            println!("token {} ({}) revoked", t.id, t.name);
+        }
+    }
+    Ok(())
+}
+
+fn whoami() -> String {
+    std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into())
+}

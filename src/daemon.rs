@@ -1,0 +1,241 @@
+//! Wires the tasks together: store → register writer → door controllers → readers → API.
+//!
+//! [`run`] takes its listener and shutdown token from the caller, so tests run a whole
+//! daemon on `127.0.0.1:0` and stop it when they like.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::Utc;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, AppState};
+use crate::config::{Config, ReaderKind};
+use crate::door::{DoorController, DoorStatus, ReaderSlot, Strike, actuator};
+use crate::model::{Actor, DoorId, Role};
+use crate::reader::{ReaderInfo, ReaderOutput, ReaderStatus};
+use crate::store::register::RegisterWriter;
+use crate::store::{self, Changed, DB_FILE, Db, devices, tokens};
+
+/// Where the first admin token is written on first start; mode 0600.
+pub const INITIAL_TOKEN_FILE: &str = "initial-admin-token";
+/// The address the API listens on, for the CLI on the same machine.
+pub const API_ADDR_FILE: &str = "api.addr";
+/// Events a door controller may have queued before readers wait.
+const DOOR_QUEUE: usize = 256;
+
+pub struct DoorHandle {
+    pub id: DoorId,
+    pub name: String,
+    pub unlock_seconds: u64,
+    pub status: watch::Receiver<DoorStatus>,
+}
+
+pub struct ReaderHandle {
+    pub info: ReaderInfo,
+    pub door_name: String,
+    pub status: watch::Receiver<ReaderStatus>,
+    /// Present for simulated readers: the API sends taps through it.
+    pub simulated: Option<ReaderOutput>,
+}
+
+pub struct Devices {
+    pub doors: Vec<DoorHandle>,
+    pub readers: Vec<ReaderHandle>,
+}
+
+/// Runs the daemon until `shutdown` is cancelled, then locks every door, stops the readers
+/// and flushes the register before returning.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let _lock = store::lock_data_dir(&config.data_dir)?;
+    let db_path = config.data_dir.join(DB_FILE);
+    let db = Db::open(&db_path, config.timezone)
+        .with_context(|| format!("cannot open the database {}", db_path.display()))?;
+    let ids =
+        db.write_blocking(|tx| Ok((devices::sync(tx, &config, Utc::now())?, Changed::none())))?;
+    ensure_initial_token(&db, &config.data_dir)?;
+
+    let (register, register_thread) = RegisterWriter::start(&db_path)?;
+    let access = db.access_list();
+    let mut tasks = JoinSet::new();
+    let mut door_handles = Vec::new();
+    let mut reader_handles = Vec::new();
+    let mut door_inputs: HashMap<String, mpsc::Sender<_>> = HashMap::new();
+    let mut controllers = Vec::new();
+
+    for door in &config.doors {
+        let (tx, rx) = mpsc::channel(DOOR_QUEUE);
+        let (status, status_rx) = watch::channel(DoorStatus {
+            strike: Strike::Locked,
+            since: Utc::now(),
+            fault: None,
+        });
+        door_inputs.insert(door.name.clone(), tx);
+        door_handles.push(DoorHandle {
+            id: ids.doors[&door.name],
+            name: door.name.clone(),
+            unlock_seconds: door.unlock.as_secs(),
+            status: status_rx,
+        });
+        controllers.push((
+            DoorController {
+                id: ids.doors[&door.name],
+                name: door.name.clone(),
+                unlock_for: door.unlock,
+                actuator: actuator::build(&door.name, &door.actuator),
+                access: access.clone(),
+                register: register.clone(),
+                readers: HashMap::new(),
+                status,
+            },
+            rx,
+        ));
+    }
+
+    for reader in &config.readers {
+        let info = ReaderInfo {
+            id: ids.readers[&reader.name],
+            name: Arc::from(reader.name.as_str()),
+            door: ids.doors[&reader.door],
+            direction: reader.direction,
+            kind: reader.kind.as_str(),
+        };
+        let (feedback_tx, feedback_rx) = mpsc::channel(8);
+        let (status_tx, status_rx) = watch::channel(ReaderStatus::Offline {
+            detail: "starting".into(),
+        });
+        let status_tx = Arc::new(status_tx);
+        let output = ReaderOutput::new(info.id, door_inputs[&reader.door].clone(), status_tx);
+        if let Some((controller, _)) = controllers.iter_mut().find(|(c, _)| c.name == reader.door) {
+            controller.readers.insert(
+                info.id,
+                ReaderSlot {
+                    info: info.clone(),
+                    repeat_window: reader.repeat_window,
+                    feedback: feedback_tx,
+                },
+            );
+        }
+        let simulated = match &reader.kind {
+            ReaderKind::Simulated => {
+                output.set_status(ReaderStatus::Online);
+                drop(feedback_rx);
+                Some(output)
+            }
+            other => anyhow::bail!(
+                "reader {:?}: kind {:?} is not supported by this build",
+                reader.name,
+                other.as_str()
+            ),
+        };
+        reader_handles.push(ReaderHandle {
+            info,
+            door_name: reader.door.clone(),
+            status: status_rx,
+            simulated,
+        });
+    }
+    // The readers hold the only senders now, so a controller ends when its readers do.
+    drop(door_inputs);
+
+    // Controllers stop after the API and readers, so a door is locked last of all.
+    let doors_stop = CancellationToken::new();
+    for (controller, rx) in controllers {
+        let stop = doors_stop.clone();
+        tasks.spawn(async move { controller.run(rx, stop).await });
+    }
+
+    let state = AppState {
+        db: db.clone(),
+        devices: Arc::new(Devices {
+            doors: door_handles,
+            readers: reader_handles,
+        }),
+        timezone: config.timezone,
+        db_path: Arc::from(db_path.as_path()),
+    };
+    let local = listener.local_addr()?;
+    write_private(
+        &config.data_dir.join(API_ADDR_FILE),
+        local.to_string().as_bytes(),
+        0o644,
+    )?;
+    tracing::info!(
+        listen = %local,
+        data_dir = %config.data_dir.display(),
+        doors = config.doors.len(),
+        readers = config.readers.len(),
+        "lawang is running"
+    );
+    let app = api::router(state, config.max_body_bytes);
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await;
+
+    doors_stop.cancel();
+    while let Some(r) = tasks.join_next().await {
+        if let Err(e) = r {
+            tracing::error!(error = %e, "a task failed during shutdown");
+        }
+    }
+    drop(register);
+    if register_thread.join().is_err() {
+        tracing::error!("the register writer panicked");
+    }
+    let _ = std::fs::remove_file(config.data_dir.join(API_ADDR_FILE));
+    tracing::info!("lawang stopped: doors locked, register flushed");
+    served.context("the API server failed")
+}
+
+/// On an empty database, makes the first admin token and writes it where only the service
+/// user can read it. The token never goes to the log.
+fn ensure_initial_token(db: &Db, data_dir: &Path) -> anyhow::Result<()> {
+    let created = db.write_blocking(|tx| {
+        if tokens::any(tx)? {
+            return Ok((None, Changed::none()));
+        }
+        let actor = Actor {
+            token_id: None,
+            name: "lawang first start".into(),
+            role: Role::Admin,
+        };
+        let t = tokens::create(tx, "initial admin", Role::Admin, &actor, Utc::now())?;
+        Ok((Some(t.token), Changed::none()))
+    })?;
+    if let Some(token) = created {
+        let path = data_dir.join(INITIAL_TOKEN_FILE);
+        write_private(&path, format!("{token}\n").as_bytes(), 0o600)?;
+        tracing::warn!(
+            path = %path.display(),
+            "first start: an admin token was written to this file; store it safely and delete the file"
+        );
+    }
+    Ok(())
+}
+
+fn write_private(path: &PathBuf, contents: &[u8], mode: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(contents)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

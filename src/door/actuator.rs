@@ -1,0 +1,107 @@
+//! Strike actuators: the narrow trait between the door controller and the hardware.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::config::ActuatorConfig;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Strike {
+    Locked,
+    Unlocked,
+}
+
+impl Strike {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strike::Locked => "locked",
+            Strike::Unlocked => "unlocked",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActuatorError {
+    #[error("cannot run {program}: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("{program} exited with {status}")]
+    Failed { program: String, status: String },
+    #[error("{program} did not finish within {secs} s", secs = COMMAND_TIMEOUT.as_secs())]
+    Timeout { program: String },
+}
+
+pub type ActuatorFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ActuatorError>> + Send + 'a>>;
+
+/// Moves the strike. Implementations must be idempotent: the controller locks at start and
+/// at shutdown whatever state it believes the strike is in.
+pub trait Actuator: Send + Sync {
+    fn set(&self, strike: Strike) -> ActuatorFuture<'_>;
+}
+
+pub fn build(door: &str, config: &ActuatorConfig) -> Box<dyn Actuator> {
+    match config {
+        ActuatorConfig::Log => Box::new(LogActuator {
+            door: door.to_owned(),
+        }),
+        ActuatorConfig::Command { unlock, lock } => Box::new(CommandActuator {
+            unlock: unlock.clone(),
+            lock: lock.clone(),
+        }),
+    }
+}
+
+/// Moves nothing: says what a strike would do. For commissioning and demos.
+pub struct LogActuator {
+    door: String,
+}
+
+impl Actuator for LogActuator {
+    fn set(&self, strike: Strike) -> ActuatorFuture<'_> {
+        tracing::info!(door = %self.door, strike = strike.as_str(), "strike (log actuator)");
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// A hung relay tool must not keep the door controller from re-locking.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs an external program per state change, e.g. a USB relay tool.
+pub struct CommandActuator {
+    unlock: Vec<String>,
+    lock: Vec<String>,
+}
+
+impl Actuator for CommandActuator {
+    fn set(&self, strike: Strike) -> ActuatorFuture<'_> {
+        let argv = match strike {
+            Strike::Unlocked => &self.unlock,
+            Strike::Locked => &self.lock,
+        };
+        Box::pin(async move {
+            let program = argv.first().cloned().unwrap_or_default();
+            let mut child = tokio::process::Command::new(&program)
+                .args(&argv[1..])
+                .stdin(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|source| ActuatorError::Spawn {
+                    program: program.clone(),
+                    source,
+                })?;
+            match tokio::time::timeout(COMMAND_TIMEOUT, child.wait()).await {
+                Ok(Ok(status)) if status.success() => Ok(()),
+                Ok(Ok(status)) => Err(ActuatorError::Failed {
+                    program,
+                    status: status.to_string(),
+                }),
+                Ok(Err(source)) => Err(ActuatorError::Spawn { program, source }),
+                Err(_) => Err(ActuatorError::Timeout { program }),
+            }
+        })
+    }
+}

@@ -1,0 +1,201 @@
+//! The register as CSV: UTF-8 with a byte-order mark (so spreadsheet programs in Indonesia
+//! open it as UTF-8), a comma or, for Indonesian-locale spreadsheets, a semicolon.
+
+use std::io::{self, Write};
+
+use chrono_tz::Tz;
+
+use super::Lang;
+use crate::decision::Reason;
+use crate::model::Direction;
+use crate::store::register::RegisterEntry;
+
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+const HEADER_ID: [&str; 12] = [
+    "No.",
+    "Tanggal",
+    "Jam",
+    "Pintu",
+    "Pembaca",
+    "Arah",
+    "Nama",
+    "NIP/No. Identitas",
+    "Unit Kerja/Instansi",
+    "Kartu",
+    "Keputusan",
+    "Alasan",
+];
+const HEADER_EN: [&str; 12] = [
+    "No.",
+    "Date",
+    "Time",
+    "Door",
+    "Reader",
+    "Direction",
+    "Name",
+    "ID number",
+    "Unit",
+    "Card",
+    "Decision",
+    "Reason",
+];
+
+pub struct RegisterCsv<W: Write> {
+    out: W,
+    sep: u8,
+    lang: Lang,
+    tz: Tz,
+    rows: u64,
+}
+
+impl<W: Write> RegisterCsv<W> {
+    /// Writes the byte-order mark and the header row.
+    pub fn new(mut out: W, sep: u8, lang: Lang, tz: Tz) -> io::Result<Self> {
+        out.write_all(BOM)?;
+        let mut me = RegisterCsv {
+            out,
+            sep,
+            lang,
+            tz,
+            rows: 0,
+        };
+        let header = match lang {
+            Lang::Id => HEADER_ID,
+            Lang::En => HEADER_EN,
+        };
+        me.record(&header.map(str::to_owned))?;
+        Ok(me)
+    }
+
+    pub fn row(&mut self, e: &RegisterEntry) -> io::Result<()> {
+        self.rows += 1;
+        let local = e.at.with_timezone(&self.tz);
+        let reason = Reason::from_code(&e.reason);
+        let (dir, decision, reason) = match self.lang {
+            Lang::Id => (
+                e.direction.map(|d| {
+                    if d == Direction::In {
+                        "Masuk"
+                    } else {
+                        "Keluar"
+                    }
+                }),
+                if e.granted { "Diizinkan" } else { "Ditolak" },
+                reason.map_or(e.reason.clone(), |r| r.label_id().to_owned()),
+            ),
+            Lang::En => (
+                e.direction
+                    .map(|d| if d == Direction::In { "In" } else { "Out" }),
+                if e.granted { "Granted" } else { "Refused" },
+                reason.map_or(e.reason.clone(), |r| r.label_en().to_owned()),
+            ),
+        };
+        let fields = [
+            self.rows.to_string(),
+            local.format("%Y-%m-%d").to_string(),
+            local.format("%H:%M:%S").to_string(),
+            e.door.clone().unwrap_or_default(),
+            e.reader.clone().unwrap_or_default(),
+            dir.unwrap_or_default().to_owned(),
+            e.person_name.clone().unwrap_or_default(),
+            e.person_id_number.clone().unwrap_or_default(),
+            e.person_unit.clone().unwrap_or_default(),
+            e.credential.clone().unwrap_or_default(),
+            decision.to_owned(),
+            reason,
+        ];
+        self.record(&fields)
+    }
+
+    pub fn finish(mut self) -> io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    fn record(&mut self, fields: &[String]) -> io::Result<()> {
+        for (i, f) in fields.iter().enumerate() {
+            if i > 0 {
+                self.out.write_all(&[self.sep])?;
+            }
+            self.field(f)?;
+        }
+        self.out.write_all(b"\r\n")
+    }
+
+    /// Quotes a field when it holds the separator, a quote or a line break; a leading
+    /// `=`, `+`, `-` or `@` is prefixed with `'` so a spreadsheet never runs a name as a
+    /// formula.
+    fn field(&mut self, f: &str) -> io::Result<()> {
+        let guarded;
+        let f = if f.starts_with(['=', '+', '-', '@']) {
+            guarded = format!("'{f}");
+            guarded.as_str()
+        } else {
+            f
+        };
+        if f.bytes()
+            .any(|b| b == self.sep || b == b'"' || b == b'\n' || b == b'\r')
+        {
+            write!(self.out, "\"{}\"", f.replace('"', "\"\""))
+        } else {
+            self.out.write_all(f.as_bytes())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn entry(name: &str) -> RegisterEntry {
+        RegisterEntry {
+            id: 1,
+            at: chrono::Utc
+                .with_ymd_and_hms(2026, 11, 30, 16, 59, 59)
+                .unwrap(),
+            door: Some("ruang-server".into()),
+            reader: Some("masuk".into()),
+            direction: Some(Direction::In),
+            credential: Some("iso14443:04A1B2C3".into()),
+            credential_id: Some(1),
+            person_id: Some(1),
+            person_name: Some(name.into()),
+            person_id_number: Some("198001012005011001".into()),
+            person_unit: Some("Diskominfo".into()),
+            granted: false,
+            reason: "credential_revoked".into(),
+        }
+    }
+
+    #[test]
+    fn indonesian_columns_local_time_and_quoting() {
+        let mut w = RegisterCsv::new(Vec::new(), b';', Lang::Id, chrono_tz::Asia::Jakarta).unwrap();
+        w.row(&entry("Budi; \"Ucok\" Santoso")).unwrap();
+        w.row(&entry("=HYPERLINK(1)")).unwrap();
+        let out = String::from_utf8(w.finish().unwrap()).unwrap();
+        let mut lines = out.strip_prefix('\u{feff}').unwrap().lines();
+        assert_eq!(
+            lines.next().unwrap(),
+            "No.;Tanggal;Jam;Pintu;Pembaca;Arah;Nama;NIP/No. Identitas;Unit Kerja/Instansi;Kartu;Keputusan;Alasan"
+        );
+        assert_eq!(
+            lines.next().unwrap(),
+            "1;2026-11-30;23:59:59;ruang-server;masuk;Masuk;\"Budi; \"\"Ucok\"\" Santoso\";198001012005011001;Diskominfo;iso14443:04A1B2C3;Ditolak;kartu sudah dicabut"
+        );
+        assert!(lines.next().unwrap().contains(";'=HYPERLINK(1);"));
+    }
+
+    #[test]
+    fn english_option() {
+        let mut w = RegisterCsv::new(Vec::new(), b',', Lang::En, chrono_tz::Asia::Jakarta).unwrap();
+        w.row(&entry("Budi")).unwrap();
+        let out = String::from_utf8(w.finish().unwrap()).unwrap();
+        assert!(out.contains("No.,Date,Time,Door"), "{out}");
+        assert!(
+            out.contains(",In,Budi,") && out.contains(",Refused,card revoked"),
+            "{out}"
+        );
+    }
+}

@@ -1,0 +1,239 @@
+//! The register writer (group commit on its own thread) and register queries.
+//!
+//! Door controllers hand lines to the writer through a channel. The writer takes whatever
+//! has queued up, writes it in one transaction with one fsync, and acknowledges every line.
+//! A burst from several readers therefore costs one fsync, not one per tap; a granted tap
+//! waits for its acknowledgement before the door unlocks.
+
+use std::path::Path;
+use std::thread::JoinHandle;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Result, StoreError, from_ms, to_ms};
+use crate::model::{Direction, DoorId, PersonId};
+use crate::register::RegisterLine;
+
+/// Lines taken into one transaction at most; bounds the latency of the last one.
+const MAX_BATCH: usize = 1024;
+/// Lines waiting for the writer; a door controller waits when it is full.
+const QUEUE: usize = 8192;
+
+type Ack = oneshot::Sender<Result<i64, String>>;
+
+#[derive(Clone)]
+pub struct RegisterWriter {
+    tx: mpsc::Sender<(RegisterLine, Option<Ack>)>,
+}
+
+impl RegisterWriter {
+    /// Starts the writer thread on its own connection to `path`. The thread ends, after
+    /// writing everything queued, once every `RegisterWriter` clone is dropped.
+    pub fn start(path: &Path) -> Result<(RegisterWriter, JoinHandle<()>)> {
+        Self::start_with(super::open(path)?)
+    }
+
+    pub fn start_with(conn: Connection) -> Result<(RegisterWriter, JoinHandle<()>)> {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let handle = std::thread::Builder::new()
+            .name("register-writer".into())
+            .spawn(move || run(conn, rx))
+            .map_err(|e| StoreError::Task(format!("cannot start the register writer: {e}")))?;
+        Ok((RegisterWriter { tx }, handle))
+    }
+
+    /// Queues a line and waits until it is committed to disk; returns its id.
+    pub async fn commit(&self, line: RegisterLine) -> Result<i64> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send((line, Some(ack)))
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        done.await
+            .map_err(|_| StoreError::WriterStopped)?
+            .map_err(StoreError::Task)
+    }
+
+    /// Queues a line without waiting for the disk (refusals: nothing is unlocked on them).
+    pub async fn record(&self, line: RegisterLine) -> Result<()> {
+        self.tx
+            .send((line, None))
+            .await
+            .map_err(|_| StoreError::WriterStopped)
+    }
+}
+
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<(RegisterLine, Option<Ack>)>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        match write_batch(&mut conn, &batch) {
+            Ok(first_id) => {
+                for (i, (_, ack)) in batch.drain(..).enumerate() {
+                    if let Some(ack) = ack {
+                        let _ = ack.send(Ok(first_id + i as i64));
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, lines = batch.len(), "register lines could not be written");
+                for (line, ack) in batch.drain(..) {
+                    tracing::error!(at = %line.at, door = line.door, reason = line.decision.reason().code(), "unrecorded tap");
+                    if let Some(ack) = ack {
+                        let _ = ack.send(Err(e.to_string()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Writes a batch in one transaction. Ids are consecutive because this thread is the only
+/// writer of the register table.
+fn write_batch(
+    conn: &mut Connection,
+    batch: &[(RegisterLine, Option<Ack>)],
+) -> rusqlite::Result<i64> {
+    let tx = conn.transaction()?;
+    let mut first = 0;
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO register (at, event, door_id, reader_id, direction, credential,
+                                   credential_id, person_id, granted, reason)
+             VALUES (?1, 'tap', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        for (i, (line, _)) in batch.iter().enumerate() {
+            let id = stmt.insert(params![
+                to_ms(line.at),
+                line.door,
+                line.reader,
+                line.direction.as_str(),
+                line.credential.map(|c| c.to_string()),
+                line.decision.credential_id(),
+                line.decision.person_id(),
+                line.decision.is_granted(),
+                line.decision.reason().code(),
+            ])?;
+            if i == 0 {
+                first = id;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(first)
+}
+
+/// A register line as shown by the API.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RegisterEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub door: Option<String>,
+    pub reader: Option<String>,
+    pub direction: Option<Direction>,
+    /// `technology:HEX` as presented.
+    pub credential: Option<String>,
+    pub credential_id: Option<i64>,
+    pub person_id: Option<PersonId>,
+    pub person_name: Option<String>,
+    pub person_id_number: Option<String>,
+    pub person_unit: Option<String>,
+    pub granted: bool,
+    /// Stable reason code, e.g. `granted`, `credential_revoked`.
+    pub reason: String,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct RegisterFilter {
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub door: Option<DoorId>,
+    pub person_id: Option<PersonId>,
+    pub granted: Option<bool>,
+    /// Paging: lines older than this id (newest first).
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+const SELECT: &str = "SELECT r.id, r.at, d.name, rd.name, r.direction, r.credential,
+        r.credential_id, r.person_id, p.name, p.id_number, p.unit, r.granted, r.reason
+    FROM register r
+    LEFT JOIN door d ON d.id = r.door_id
+    LEFT JOIN reader rd ON rd.id = r.reader_id
+    LEFT JOIN person p ON p.id = r.person_id
+    WHERE (?1 IS NULL OR r.at >= ?1) AND (?2 IS NULL OR r.at < ?2)
+      AND (?3 IS NULL OR r.door_id = ?3) AND (?4 IS NULL OR r.person_id = ?4)
+      AND (?5 IS NULL OR r.granted = ?5) AND (?6 IS NULL OR r.id < ?6)";
+
+/// Newest first.
+pub fn list(conn: &Connection, f: &RegisterFilter) -> Result<Vec<RegisterEntry>> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT} ORDER BY r.id DESC LIMIT ?7"))?;
+    let rows = stmt.query_map(
+        params![
+            f.from.map(to_ms),
+            f.until.map(to_ms),
+            f.door,
+            f.person_id,
+            f.granted,
+            f.before_id,
+            f.limit
+        ],
+        entry,
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Oldest first, one line at a time, for exports of any size.
+pub fn for_each(
+    conn: &Connection,
+    f: &RegisterFilter,
+    mut each: impl FnMut(RegisterEntry) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn.prepare(&format!("{SELECT} ORDER BY r.id"))?;
+    let mut rows = stmt.query(params![
+        f.from.map(to_ms),
+        f.until.map(to_ms),
+        f.door,
+        f.person_id,
+        f.granted,
+        f.before_id
+    ])?;
+    while let Some(row) = rows.next()? {
+        each(entry(row)?)?;
+    }
+    Ok(())
+}
+
+fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<RegisterEntry> {
+    let direction: Option<String> = r.get(4)?;
+    Ok(RegisterEntry {
+        id: r.get(0)?,
+        at: from_ms(r.get(1)?),
+        door: r.get(2)?,
+        reader: r.get(3)?,
+        direction: direction.map(|d| {
+            if d == "out" {
+                Direction::Out
+            } else {
+                Direction::In
+            }
+        }),
+        credential: r.get(5)?,
+        credential_id: r.get(6)?,
+        person_id: r.get(7)?,
+        person_name: r.get(8)?,
+        person_id_number: r.get(9)?,
+        person_unit: r.get(10)?,
+        granted: r.get(11)?,
+        reason: r.get(12)?,
+    })
+}
