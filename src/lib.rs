@@ -13,6 +13,8 @@
 //! Around them: [`config`] (file format → validated config), [`model`] (domain newtypes),
 //! [`schedule`] (weekly windows), [`daemon`] (wires the tasks together).
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod api;
 pub mod cli;
 pub mod config;

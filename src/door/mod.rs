@@ -98,7 +98,7 @@ impl DoorController {
     /// Handles one reader event; returns when the door must re-lock if it was unlocked.
     async fn handle(
         &mut self,
-        msg: ReaderMessage,
+        mut msg: ReaderMessage,
         last: &mut HashMap<ReaderId, LastRead>,
     ) -> Option<Instant> {
         let Some(slot) = self.readers.get(&msg.reader) else {
@@ -153,13 +153,25 @@ impl DoorController {
                 }
             }
         } else {
-            if let Err(e) = self.register.record(line).await {
-                tracing::error!(door = %self.name, error = %e, "refused tap not recorded");
-            }
             let outcome = TapOutcome {
                 decision,
                 register_id: None,
             };
+            match self.register.submit(line).await {
+                // Only an API caller waits for the refused line's id, and not on this task.
+                Ok(done) => {
+                    if let Some(reply) = msg.reply.take() {
+                        let mut outcome = outcome.clone();
+                        tokio::spawn(async move {
+                            outcome.register_id = RegisterWriter::committed(done).await.ok();
+                            let _ = reply.send(outcome);
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(door = %self.name, error = %e, "refused tap not recorded")
+                }
+            }
             (outcome, None)
         };
         tracing::info!(

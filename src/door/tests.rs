@@ -1,1 +1,193 @@
+//! Door controller tests: a recording actuator (the one fake: no strike can run here),
+//! a real register on SQLite, tokio's paused clock for the re-lock timer.
 
+use std::sync::Mutex;
+
+use chrono::{Duration as Days, Utc};
+use tokio::sync::oneshot;
+
+use super::*;
+use crate::model::{Credential, Direction, Technology};
+use crate::reader::{ReaderEvent, ReaderOutput, ReaderStatus};
+use crate::store::tests::{Fixture, fixture};
+use crate::store::{self, DB_FILE};
+
+/// Records every strike command and, on unlock, how many granted lines were on disk.
+struct Recorder {
+    db: std::path::PathBuf,
+    log: Arc<Mutex<Vec<(Strike, i64)>>>,
+}
+
+impl Actuator for Recorder {
+    fn set(&self, strike: Strike) -> actuator::ActuatorFuture<'_> {
+        let conn = store::open(&self.db).unwrap();
+        let granted: i64 = conn
+            .query_row("SELECT count(*) FROM register WHERE granted = 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        self.log.lock().unwrap().push((strike, granted));
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+struct Rig {
+    _f: Fixture,
+    output: ReaderOutput,
+    log: Arc<Mutex<Vec<(Strike, i64)>>>,
+    status: watch::Receiver<DoorStatus>,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+const READER: i64 = 7;
+
+fn rig_with(f: Fixture, register: RegisterWriter, repeat_window: Duration) -> Rig {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = mpsc::channel(16);
+    let (status_tx, status) = watch::channel(DoorStatus {
+        strike: Strike::Locked,
+        since: Utc::now(),
+        fault: None,
+    });
+    let (feedback, _) = mpsc::channel(8);
+    let info = ReaderInfo {
+        id: READER,
+        name: "masuk".into(),
+        door: f.door,
+        direction: Direction::In,
+        kind: "simulated",
+    };
+    let controller = DoorController {
+        id: f.door,
+        name: "ruang-server".into(),
+        unlock_for: Duration::from_secs(5),
+        actuator: Box::new(Recorder {
+            db: f.dir.path().join(DB_FILE),
+            log: log.clone(),
+        }),
+        access: f.db.access_list(),
+        register,
+        readers: HashMap::from([(
+            READER,
+            ReaderSlot {
+                info,
+                repeat_window,
+                feedback,
+            },
+        )]),
+        status: status_tx,
+    };
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(controller.run(rx, stop.clone()));
+    let output = ReaderOutput::new(READER, tx, Arc::new(watch::channel(ReaderStatus::Online).0));
+    Rig {
+        _f: f,
+        output,
+        log,
+        status,
+        stop,
+        task,
+    }
+}
+
+fn rig(repeat_window: Duration) -> Rig {
+    let f = fixture();
+    let (register, _thread) = RegisterWriter::start(&f.dir.path().join(DB_FILE)).unwrap();
+    let p = f.person("Budi");
+    f.issue(
+        p,
+        "C0FFEE",
+        Utc::now() - Days::days(1),
+        Utc::now() + Days::days(1),
+    )
+    .unwrap();
+    rig_with(f, register, repeat_window)
+}
+
+async fn tap(rig: &Rig, uid: &str) -> TapOutcome {
+    let card = Credential::parse_hex(Technology::Iso14443, uid).unwrap();
+    let (reply, rx) = oneshot::channel();
+    assert!(rig.output.send(ReaderEvent::Card(card), Some(reply)).await);
+    rx.await.unwrap()
+}
+
+fn strikes(rig: &Rig) -> Vec<(Strike, i64)> {
+    rig.log.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn locks_at_start_and_unlocks_only_after_the_grant_is_on_disk() {
+    let rig = rig(Duration::ZERO);
+    let out = tap(&rig, "C0FFEE").await;
+    assert!(out.decision.is_granted());
+    assert!(out.register_id.is_some());
+    assert_eq!(strikes(&rig), [(Strike::Locked, 0), (Strike::Unlocked, 1)]);
+    assert_eq!(rig.status.borrow().strike, Strike::Unlocked);
+}
+
+#[tokio::test]
+async fn a_refusal_does_not_move_the_strike() {
+    let rig = rig(Duration::ZERO);
+    let out = tap(&rig, "BADBAD").await;
+    assert_eq!(out.decision.reason(), Reason::UnknownCredential);
+    assert_eq!(strikes(&rig), [(Strike::Locked, 0)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn relocks_after_unlock_seconds_on_the_monotonic_clock() {
+    let rig = rig(Duration::ZERO);
+    tap(&rig, "C0FFEE").await;
+    tokio::time::sleep(Duration::from_millis(4900)).await;
+    assert_eq!(rig.status.borrow().strike, Strike::Unlocked);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(rig.status.borrow().strike, Strike::Locked);
+    assert_eq!(strikes(&rig).last().unwrap().0, Strike::Locked);
+}
+
+#[tokio::test]
+async fn a_held_card_counts_once_until_it_is_lifted() {
+    let rig = rig(Duration::from_secs(60));
+    let first = tap(&rig, "C0FFEE").await;
+    let again = tap(&rig, "C0FFEE").await;
+    assert!(first.register_id.is_some());
+    assert_eq!(
+        again.register_id, None,
+        "a repeat is not a new register line"
+    );
+    assert_eq!(again.decision, first.decision);
+    // Another card breaks the presentation.
+    tap(&rig, "BADBAD").await;
+    let third = tap(&rig, "C0FFEE").await;
+    assert!(third.register_id.is_some());
+}
+
+#[tokio::test]
+async fn a_grant_that_cannot_be_recorded_keeps_the_door_locked() {
+    let f = fixture();
+    let p = f.person("Budi");
+    f.issue(
+        p,
+        "C0FFEE",
+        Utc::now() - Days::days(1),
+        Utc::now() + Days::days(1),
+    )
+    .unwrap();
+    // A writer whose database has no register table: every write fails.
+    let (broken, _t) =
+        RegisterWriter::start_with(rusqlite::Connection::open_in_memory().unwrap()).unwrap();
+    let rig = rig_with(f, broken, Duration::ZERO);
+    let out = tap(&rig, "C0FFEE").await;
+    assert_eq!(out.decision.reason(), Reason::RegisterUnavailable);
+    assert_eq!(strikes(&rig), [(Strike::Locked, 0)]);
+}
+
+#[tokio::test]
+async fn shutdown_locks_an_unlocked_door() {
+    let rig = rig(Duration::ZERO);
+    tap(&rig, "C0FFEE").await;
+    rig.stop.cancel();
+    let log = rig.log.clone();
+    rig.task.await.unwrap();
+    assert_eq!(log.lock().unwrap().last().unwrap().0, Strike::Locked);
+}

@@ -47,22 +47,28 @@ impl RegisterWriter {
 
     /// Queues a line and waits until it is committed to disk; returns its id.
     pub async fn commit(&self, line: RegisterLine) -> Result<i64> {
+        Self::committed(self.submit(line).await?).await
+    }
+
+    /// Queues a line without waiting for the disk; the receiver learns the line's id once it
+    /// is committed (refusals: nothing is unlocked on them, so the door need not wait).
+    pub async fn submit(
+        &self,
+        line: RegisterLine,
+    ) -> Result<oneshot::Receiver<Result<i64, String>>> {
         let (ack, done) = oneshot::channel();
         self.tx
             .send((line, Some(ack)))
             .await
             .map_err(|_| StoreError::WriterStopped)?;
+        Ok(done)
+    }
+
+    /// Waits for a submitted line's commit.
+    pub async fn committed(done: oneshot::Receiver<Result<i64, String>>) -> Result<i64> {
         done.await
             .map_err(|_| StoreError::WriterStopped)?
             .map_err(StoreError::Task)
-    }
-
-    /// Queues a line without waiting for the disk (refusals: nothing is unlocked on them).
-    pub async fn record(&self, line: RegisterLine) -> Result<()> {
-        self.tx
-            .send((line, None))
-            .await
-            .map_err(|_| StoreError::WriterStopped)
     }
 }
 

@@ -1,0 +1,262 @@
+//! `TestDaemon`: runs `lawang serve` as a child process and talks to it over real HTTP.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_lawang");
+
+/// One door with an in and an out simulated reader; no repeat window so tests may tap the
+/// same card twice in a row.
+pub const ONE_DOOR: &str = r#"
+[[door]]
+name = "ruang-server"
+unlock_seconds = 1
+actuator = { kind = "command", unlock = ["/bin/sh", "-c", "echo unlocked >> \"$0\"", "@STRIKE@"], lock = ["/bin/sh", "-c", "echo locked >> \"$0\"", "@STRIKE@"] }
+
+[[reader]]
+name = "masuk"
+door = "ruang-server"
+direction = "in"
+kind = "simulated"
+repeat_window_ms = 0
+
+[[reader]]
+name = "keluar"
+door = "ruang-server"
+direction = "out"
+kind = "simulated"
+repeat_window_ms = 0
+"#;
+
+pub struct TestDaemon {
+    pub dir: tempfile::TempDir,
+    pub child: Option<Child>,
+    pub base: String,
+    pub token: String,
+    agent: ureq::Agent,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub content_type: String,
+}
+
+impl TestDaemon {
+    pub fn start() -> TestDaemon {
+        Self::start_with(ONE_DOOR)
+    }
+
+    /// Starts the daemon with `extra` config (doors, readers) on 127.0.0.1:0.
+    pub fn start_with(extra: &str) -> TestDaemon {
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n[store]\ndata_dir = {:?}\n{}",
+            dir.path().join("data"),
+            extra.replace(
+                "@STRIKE@",
+                &dir.path().join("strike.log").display().to_string()
+            )
+        );
+        std::fs::write(dir.path().join("lawang.toml"), config).unwrap();
+        let child = spawn_serve(dir.path());
+        let addr_file = dir.path().join("data/api.addr");
+        let addr = wait_for(&addr_file, Duration::from_secs(20))
+            .unwrap_or_else(|| panic!("daemon did not start; log:\n{}", log(dir.path())));
+        let token = std::fs::read_to_string(dir.path().join("data/initial-admin-token"))
+            .unwrap()
+            .trim()
+            .to_owned();
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        TestDaemon {
+            dir,
+            child: Some(child),
+            base: format!("http://{}", addr.trim()),
+            token,
+            agent,
+        }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("lawang.toml")
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn log(&self) -> String {
+        log(self.dir.path())
+    }
+
+    pub fn strike_log(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("strike.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        self.get_as(path, Some(&self.token))
+    }
+
+    pub fn get_as(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        reply(req.call().unwrap())
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> Reply {
+        self.post_raw(path, Some(&self.token), &body.to_string())
+    }
+
+    pub fn post_raw(&self, path: &str, token: Option<&str>, body: &str) -> Reply {
+        self.send_raw("post", path, token, body)
+    }
+
+    /// A body-carrying request with any method (`post`, `patch`).
+    pub fn send_raw(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> Reply {
+        let url = format!("{}{path}", self.base);
+        let req = match method {
+            "patch" => self.agent.patch(url),
+            "put" => self.agent.put(url),
+            _ => self.agent.post(url),
+        };
+        let mut req = req.header("Content-Type", "application/json");
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        reply(req.send(body).unwrap())
+    }
+
+    /// Creates a token with `role` through the API and returns its secret.
+    pub fn token_for(&self, role: &str) -> String {
+        let r = self.post(
+            "/api/v1/tokens",
+            &serde_json::json!({ "name": format!("test {role}"), "role": role }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Runs a CLI command against this daemon's config and data directory.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .arg("--config")
+            .arg(self.config_path())
+            .args(args)
+            .env_remove("LAWANG_TOKEN")
+            .env_remove("LAWANG_URL")
+            .output()
+            .unwrap()
+    }
+
+    /// SIGTERM, then waits for the orderly stop.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("daemon already stopped");
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "daemon did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for TestDaemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub fn spawn_serve(dir: &Path) -> Child {
+    let log = std::fs::File::create(dir.join(format!("serve-{}.log", now_nanos()))).unwrap();
+    Command::new(BIN)
+        .arg("--config")
+        .arg(dir.join("lawang.toml"))
+        .arg("serve")
+        .env("RUST_LOG", "debug")
+        .env_remove("STATE_DIRECTORY")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// Every log the daemons of this directory wrote.
+pub fn log(dir: &Path) -> String {
+    let mut out = String::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with("serve-") {
+            out.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+        }
+    }
+    out
+}
+
+pub fn wait_for(path: &Path, limit: Duration) -> Option<String> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(s) = std::fs::read_to_string(path)
+            && !s.trim().is_empty()
+        {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// Polls `check` until it holds (state that settles asynchronously, not a timing claim).
+pub fn eventually(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+fn reply(mut r: ureq::http::Response<ureq::Body>) -> Reply {
+    let status = r.status().as_u16();
+    let content_type = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let text = r.body_mut().read_to_string().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Reply {
+        status,
+        body,
+        content_type,
+    }
+}

@@ -1,0 +1,6 @@
+//! The one integration test binary (each file in tests/ would be a separate link).
+
+mod common;
+
+mod api;
+mod cli;
