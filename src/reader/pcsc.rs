@@ -36,6 +36,9 @@ const BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// How long to wait for the decision after a read on a reader with feedback hardware, so
 /// the LED answers the tap at once instead of at the next poll.
 const FEEDBACK_WAIT: Duration = Duration::from_millis(300);
+/// After a failed read, how long to wait for the slot to show empty (pcscd polls presence
+/// every 400 ms) before calling the card unreadable.
+const CARD_LEFT_WITHIN: Duration = Duration::from_millis(500);
 /// `IOCTL_CCID_ESCAPE` as pcsc-lite defines it.
 const CCID_ESCAPE: u32 = 3500;
 
@@ -236,20 +239,29 @@ impl Driver {
     }
 
     fn read_card(&self, ctx: &Context, reader: &CStr) -> Result<(), PcscError> {
-        match get_uid(ctx, reader) {
+        let failure = match get_uid(ctx, reader) {
             Ok(UidAnswer::Uid(credential)) => {
                 debug!(card = %credential, "card read");
                 if !self.io.output.blocking_card(credential) {
                     debug!("door controller gone; card dropped");
                 }
+                return Ok(());
             }
-            Ok(UidAnswer::Refused(why)) => self.report_unreadable(why),
+            Ok(UidAnswer::Refused(why)) => {
+                self.report_unreadable(why);
+                return Ok(());
+            }
+            Ok(UidAnswer::Truncated(len)) => format!("{len}-byte answer to GET UID"),
             Err(e) if !is_card_error(e) => return Err(PcscError::ServiceLost(e)),
-            Err(e) if card_present(ctx, reader) => {
-                warn!(error = %e, "card present but could not be read");
-                self.report_unreadable(format!("card could not be read: {e}"));
-            }
-            Err(e) => debug!(error = %e, "card left before it was read"),
+            Err(e) => e.to_string(),
+        };
+        // A card pulled away mid-read is no presentation; one that stays gets a refusal,
+        // so the person at the door is not left waiting.
+        if card_left(ctx, reader, CARD_LEFT_WITHIN) {
+            debug!(%failure, "card left before it was read");
+        } else {
+            warn!(%failure, "card present but could not be read");
+            self.report_unreadable(format!("card could not be read: {failure}"));
         }
         Ok(())
     }
@@ -311,12 +323,24 @@ fn status_change(
     }
 }
 
-/// Whether a card is in the reader right now, for telling a failed read from a card
-/// that was pulled away.
-fn card_present(ctx: &Context, reader: &CStr) -> bool {
+/// Whether the slot is, or becomes within `within`, empty: tells a failed read from a
+/// card that was pulled away. pcscd notices a removal only at its next presence poll.
+fn card_left(ctx: &Context, reader: &CStr, within: Duration) -> bool {
+    let end = Instant::now() + within;
     let mut state = [ReaderState::new(reader.to_owned(), State::UNAWARE)];
-    ctx.get_status_change(Duration::ZERO, &mut state).is_ok()
-        && state[0].event_state().contains(State::PRESENT)
+    let mut timeout = Duration::ZERO;
+    loop {
+        if ctx.get_status_change(timeout, &mut state).is_ok() {
+            if !state[0].event_state().contains(State::PRESENT) {
+                return true;
+            }
+            state[0].sync_current_state();
+        }
+        timeout = end.saturating_duration_since(Instant::now());
+        if timeout.is_zero() {
+            return false;
+        }
+    }
 }
 
 fn get_uid(ctx: &Context, reader: &CStr) -> Result<UidAnswer, ScError> {

@@ -15,6 +15,9 @@ pub enum UidAnswer {
     /// The card or reader answered with a status word instead of a UID. The reason is
     /// shown on the refusal, so it names the status word.
     Refused(String),
+    /// Fewer than two bytes came back: the exchange broke (vpcd answers nothing when the
+    /// card vanished mid-APDU), so this is a failed read, not an answer.
+    Truncated(usize),
 }
 
 /// Interprets the response APDU (data followed by SW1 SW2).
@@ -23,10 +26,7 @@ pub fn parse_get_uid(response: &[u8]) -> UidAnswer {
         .split_last_chunk::<2>()
         .map(|(data, sw)| (sw, data))
     else {
-        return UidAnswer::Refused(format!(
-            "reader gave a {}-byte answer to GET UID, too short for a status word",
-            response.len()
-        ));
+        return UidAnswer::Truncated(response.len());
     };
     match (sw1, sw2) {
         (0x90, 0x00) => match Credential::new(Technology::Iso14443, data) {
@@ -71,16 +71,19 @@ mod tests {
 
     #[test]
     fn empty_and_oversized_uids_are_refused() {
-        assert!(matches!(parse_get_uid(&[0x90, 0x00]), UidAnswer::Refused(_)));
+        assert!(matches!(
+            parse_get_uid(&[0x90, 0x00]),
+            UidAnswer::Refused(_)
+        ));
         let mut long = vec![0x11; 17];
         long.extend([0x90, 0x00]);
         assert!(matches!(parse_get_uid(&long), UidAnswer::Refused(_)));
     }
 
     #[test]
-    fn short_answers_are_refused_not_panics() {
-        assert!(matches!(parse_get_uid(&[]), UidAnswer::Refused(_)));
-        assert!(matches!(parse_get_uid(&[0x90]), UidAnswer::Refused(_)));
+    fn short_answers_are_failed_reads() {
+        assert_eq!(parse_get_uid(&[]), UidAnswer::Truncated(0));
+        assert_eq!(parse_get_uid(&[0x90]), UidAnswer::Truncated(1));
     }
 
     proptest::proptest! {

@@ -163,7 +163,10 @@ mod tests {
             assert_eq!(parsed.name_contains, profile.name_contains, "{file}");
             assert_eq!(bytes(&parsed.uid.apdu), GET_UID, "{file}");
             assert_eq!(parsed.uid.technology, "iso14443", "{file}");
-            assert!(!parsed.quirks.is_empty(), "{file}: say what is odd about it");
+            assert!(
+                !parsed.quirks.is_empty(),
+                "{file}: say what is odd about it"
+            );
             let granted: Vec<Vec<u8>> = parsed.feedback.granted.iter().map(|c| bytes(c)).collect();
             let refused: Vec<Vec<u8>> = parsed.feedback.refused.iter().map(|c| bytes(c)).collect();
             match (&profile.feedback, parsed.feedback.channel.as_str()) {
@@ -185,13 +188,18 @@ mod tests {
     #[test]
     fn real_reader_names_find_their_profile() {
         let model = |name| for_reader(name).map(|p| p.model);
-        assert_eq!(model("ACS ACR122U PICC Interface 00 00"), Some("ACS ACR122U"));
+        assert_eq!(
+            model("ACS ACR122U PICC Interface 00 00"),
+            Some("ACS ACR122U")
+        );
         assert_eq!(
             model("ACS ACR1252 1S CL Reader [ACR1252 1S CL Reader PICC] 00 00"),
             Some("ACS ACR1252U")
         );
         assert_eq!(
-            model("HID Global OMNIKEY 5022 Smart Card Reader [OMNIKEY 5022 Smart Card Reader] 00 00"),
+            model(
+                "HID Global OMNIKEY 5022 Smart Card Reader [OMNIKEY 5022 Smart Card Reader] 00 00"
+            ),
             Some("HID OMNIKEY 5022")
         );
         assert_eq!(model("Virtual PCD 00 00"), None);
