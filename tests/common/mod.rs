@@ -1,0 +1,2 @@
+pub mod pcscd;
+pub mod vpcd;
