@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::common::pcscd::Pcscd;
-use crate::common::vpcd::{SLOT_0, SLOT_1, Script, VirtualCard};
+use crate::common::vpcd::{GET_UID, SLOT_0, SLOT_1, Script, VirtualCard};
 
 /// Generous: pcscd polls vpcd for presence about every 400 ms.
 const EVENT_WITHIN: Duration = Duration::from_secs(3);
@@ -23,7 +23,7 @@ struct Driver {
     status: watch::Receiver<ReaderStatus>,
     shutdown: CancellationToken,
     thread: Option<JoinHandle<()>>,
-    _feedback: mpsc::Sender<Feedback>,
+    feedback: mpsc::Sender<Feedback>,
 }
 
 impl Driver {
@@ -46,7 +46,7 @@ impl Driver {
             status,
             shutdown,
             thread: Some(thread),
-            _feedback: feedback,
+            feedback,
         }
     }
 
@@ -134,7 +134,10 @@ fn pcsc_tap_gives_one_card_event() {
     let card = VirtualCard::with_uid(SLOT_0, &UID_A);
     driver.expect_card(&UID_A);
     eprintln!("read {:?} after the card was inserted", tapped.elapsed());
+    // vpcd matches no reader profile, so the decision is not sent to the card.
+    driver.feedback.try_send(Feedback::Granted).unwrap();
     driver.expect_quiet(Duration::from_millis(500));
+    assert_eq!(card.apdus(), vec![GET_UID.to_vec()]);
     card.remove();
 }
 

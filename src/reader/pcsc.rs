@@ -60,7 +60,8 @@ pub enum PcscError {
 pub fn spawn(name: String, pattern: String, io: ReaderIo) -> Result<JoinHandle<()>, PcscError> {
     let reader = name.clone();
     std::thread::Builder::new()
-        .name(format!("pcsc-{name}"))
+        // A NUL in the name would make `spawn` panic; the name is only for humans.
+        .name(format!("pcsc-{}", name.replace('\0', " ")))
         .spawn(move || {
             let span = tracing::info_span!("pcsc", reader = %name);
             let _entered = span.enter();
@@ -83,8 +84,9 @@ fn is_service_error(e: ScError) -> bool {
     )
 }
 
-/// Errors from a card exchange that mean only the card left; `CommError` is here too,
-/// because vpcd and real readers report a card torn away mid-APDU that way.
+/// Errors from a card exchange that leave the context usable (the card left, or the
+/// exchange failed). `CommError` counts as one: readers report a card torn away mid-APDU
+/// that way, and if pcscd itself died the next status wait says so.
 fn is_card_error(e: ScError) -> bool {
     !matches!(
         e,
