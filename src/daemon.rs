@@ -19,7 +19,7 @@ use crate::api::{self, AppState};
 use crate::config::{Config, ReaderKind};
 use crate::door::{DoorController, DoorStatus, ReaderSlot, Strike, actuator};
 use crate::model::{Actor, DoorId, Role};
-use crate::reader::{ReaderInfo, ReaderOutput, ReaderStatus};
+use crate::reader::{ReaderInfo, ReaderIo, ReaderOutput, ReaderStatus, pcsc};
 use crate::store::register::RegisterWriter;
 use crate::store::{self, Changed, DB_FILE, Db, devices, tokens};
 
@@ -72,6 +72,8 @@ pub async fn run(
     let mut reader_handles = Vec::new();
     let mut door_inputs: HashMap<String, mpsc::Sender<_>> = HashMap::new();
     let mut controllers = Vec::new();
+    let readers_stop = CancellationToken::new();
+    let mut reader_threads = Vec::new();
 
     for door in &config.doors {
         let (tx, rx) = mpsc::channel(DOOR_QUEUE);
@@ -132,6 +134,15 @@ pub async fn run(
                 drop(feedback_rx);
                 Some(output)
             }
+            ReaderKind::Pcsc { pattern } => {
+                let io = ReaderIo {
+                    output,
+                    feedback: feedback_rx,
+                    shutdown: readers_stop.clone(),
+                };
+                reader_threads.push(pcsc::spawn(reader.name.clone(), pattern.clone(), io)?);
+                None
+            }
             other => anyhow::bail!(
                 "reader {:?}: kind {:?} is not supported by this build",
                 reader.name,
@@ -148,7 +159,7 @@ pub async fn run(
     // The readers hold the only senders now, so a controller ends when its readers do.
     drop(door_inputs);
 
-    // Controllers stop after the API and readers, so a door is locked last of all.
+    // Controllers stop after the API and the readers, so a door is locked last of all.
     let doors_stop = CancellationToken::new();
     for (controller, rx) in controllers {
         let stop = doors_stop.clone();
@@ -182,6 +193,17 @@ pub async fn run(
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await;
 
+    readers_stop.cancel();
+    let joined = tokio::task::spawn_blocking(move || {
+        for t in reader_threads {
+            if t.join().is_err() {
+                tracing::error!("a reader thread panicked");
+            }
+        }
+    });
+    if joined.await.is_err() {
+        tracing::error!("could not wait for the reader threads");
+    }
     doors_stop.cancel();
     while let Some(r) = tasks.join_next().await {
         if let Err(e) = r {
