@@ -4,6 +4,7 @@
 //! input may make one panic, and garbage or a cut-off frame only delays the next good one.
 
 pub mod line;
+pub mod pn532;
 pub mod rdm6300;
 pub mod wiegand;
 
