@@ -130,6 +130,18 @@ mod tests {
     }
 
     #[test]
+    fn docs_credentials_worked_example_holds() {
+        assert_eq!(
+            encode([0x0A, 0x1B, 0x2C, 0x3D, 0x4E]),
+            b"\x020A1B2C3D4E4E\x03"
+        );
+        assert_eq!(
+            decode_all(b"\x020A1B2C3D4E4E\x03"),
+            vec![Ok(em("0A1B2C3D4E"))]
+        );
+    }
+
+    #[test]
     fn lowercase_digits_are_accepted() {
         assert_eq!(
             decode_all(b"\x020f00276a4b09\x03"),

@@ -402,6 +402,18 @@ mod tests {
     }
 
     #[test]
+    fn docs_credentials_worked_example_holds() {
+        // docs/credentials.md: EM4100 tag 0A1B2C3D4E through Wiegand-26 and -34 readers.
+        let want26 = vec![Ok(wiegand("2C3D4E"))];
+        assert_eq!(decode_all(&options(26, FRAME, DEC), b"39352988\n"), want26);
+        let fc = options(26, WiegandContent::FacilityCard, DEC);
+        assert_eq!(decode_all(&fc, b"044,15694\n"), want26);
+        let got = decode_all(&options(34, FRAME, DEC), b"9501702812\n");
+        assert_eq!(got, vec![Ok(wiegand("1B2C3D4E"))]);
+        assert_eq!(0x1B2C3D4E, 455_884_110, "the 8H10D number");
+    }
+
+    #[test]
     fn parity_errors_are_frame_errors() {
         for flip in 0..26 {
             let frame = 49767645u64 ^ (1 << flip);
