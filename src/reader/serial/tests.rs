@@ -467,3 +467,22 @@ async fn shutdown_stops_a_reader_whose_device_is_missing() {
     driver.offline().await;
     driver.stop().await;
 }
+
+#[test]
+fn the_driver_can_be_spawned_on_a_multi_thread_runtime() {
+    fn assert_send<T: Send + 'static>(_: &T) {}
+    let (events, _) = mpsc::channel(1);
+    let (status, _) = watch::channel(ReaderStatus::Online);
+    let (_, feedback) = mpsc::channel(1);
+    let io = ReaderIo {
+        output: ReaderOutput::new(1, events, Arc::new(status)),
+        feedback,
+        shutdown: CancellationToken::new(),
+    };
+    let config = SerialReaderConfig {
+        path: "/dev/null".into(),
+        baud: 9600,
+        protocol: SerialProtocol::Pn532,
+    };
+    assert_send(&run(config, io));
+}
