@@ -25,8 +25,15 @@ use tokio_util::sync::CancellationToken;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
-    println!("# Lawang benchmark figures ({})\n", if quick { "quick" } else { "full" });
-    let sizes: &[usize] = if quick { &[1_000, 10_000] } else { &[1_000, 100_000, 1_000_000] };
+    println!(
+        "# Lawang benchmark figures ({})\n",
+        if quick { "quick" } else { "full" }
+    );
+    let sizes: &[usize] = if quick {
+        &[1_000, 10_000]
+    } else {
+        &[1_000, 100_000, 1_000_000]
+    };
     decision(sizes);
     let taps = if quick { 500 } else { 5_000 };
     pipeline(taps, false);
@@ -35,7 +42,8 @@ fn main() {
 }
 
 fn card(i: u64) -> Credential {
-    Credential::new(Technology::Iso14443, &(i as u32).to_be_bytes()[..]).unwrap_or_else(|e| panic!("{e}"))
+    Credential::new(Technology::Iso14443, &(i as u32).to_be_bytes()[..])
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn snapshot(n: usize) -> Snapshot {
@@ -48,10 +56,30 @@ fn snapshot(n: usize) -> Snapshot {
     let mut s = Snapshot::new(chrono_tz::Asia::Jakarta);
     for i in 0..n as u64 {
         let rights: Arc<[Right]> = Arc::from(vec![
-            Right { id: 1, doors: Box::new([2]), valid_from: from, valid_until: until, schedule: None },
-            Right { id: 2, doors: Box::new([1]), valid_from: from, valid_until: until, schedule: Some(office.clone()) },
+            Right {
+                id: 1,
+                doors: Box::new([2]),
+                valid_from: from,
+                valid_until: until,
+                schedule: None,
+            },
+            Right {
+                id: 2,
+                doors: Box::new([1]),
+                valid_from: from,
+                valid_until: until,
+                schedule: Some(office.clone()),
+            },
         ]);
-        s.insert(card(i), Entry { credential_id: i as i64, person_id: i as i64, status: CredentialStatus::Active, rights });
+        s.insert(
+            card(i),
+            Entry {
+                credential_id: i as i64,
+                person_id: i as i64,
+                status: CredentialStatus::Active,
+                rights,
+            },
+        );
     }
     s
 }
@@ -65,7 +93,11 @@ struct Percentiles {
 fn percentiles(mut v: Vec<Duration>) -> Percentiles {
     v.sort_unstable();
     let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)];
-    Percentiles { p50: at(0.50), p99: at(0.99), max: v[v.len() - 1] }
+    Percentiles {
+        p50: at(0.50),
+        p99: at(0.99),
+        max: v[v.len() - 1],
+    }
 }
 
 fn decision(sizes: &[usize]) {
@@ -92,7 +124,10 @@ fn decision(sizes: &[usize]) {
             granted += d.is_granted() as u32;
         }
         let p = percentiles(times);
-        println!("| {n} | {:?} | {:?} | {:?} | {calls} ({granted} granted) |", p.p50, p.p99, p.max);
+        println!(
+            "| {n} | {:?} | {:?} | {:?} | {calls} ({granted} granted) |",
+            p.p50, p.p99, p.max
+        );
     }
     println!();
 }
@@ -110,7 +145,11 @@ impl Actuator for Stamp {
 }
 
 fn pipeline(taps: usize, fsync: bool) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.sqlite3");
     let conn = lawang::store::open(&path).unwrap();
@@ -121,19 +160,28 @@ fn pipeline(taps: usize, fsync: bool) {
     let result = rt.block_on(async {
         let (register, thread) = RegisterWriter::start_with(conn).unwrap();
         let mut snap = snapshot(1000);
-        snap.insert(card(424_242), Entry {
-            credential_id: 1,
-            person_id: 1,
-            status: CredentialStatus::Active,
-            rights: Arc::from(vec![Right {
-                id: 9,
-                doors: Box::new([1]),
-                valid_from: Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap(),
-                valid_until: Utc.with_ymd_and_hms(2099, 1, 1, 0, 0, 0).unwrap(),
-                schedule: None,
-            }]),
-        });
-        let info = ReaderInfo { id: 1, name: "masuk".into(), door: 1, direction: Direction::In, kind: "simulated" };
+        snap.insert(
+            card(424_242),
+            Entry {
+                credential_id: 1,
+                person_id: 1,
+                status: CredentialStatus::Active,
+                rights: Arc::from(vec![Right {
+                    id: 9,
+                    doors: Box::new([1]),
+                    valid_from: Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap(),
+                    valid_until: Utc.with_ymd_and_hms(2099, 1, 1, 0, 0, 0).unwrap(),
+                    schedule: None,
+                }]),
+            },
+        );
+        let info = ReaderInfo {
+            id: 1,
+            name: "masuk".into(),
+            door: 1,
+            direction: Direction::In,
+            kind: "simulated",
+        };
         let (tx, rx) = mpsc::channel(64);
         let (feedback, _fb) = mpsc::channel(taps + 8);
         let controller = DoorController {
@@ -143,8 +191,20 @@ fn pipeline(taps: usize, fsync: bool) {
             actuator: Box::new(Stamp(stamps.clone())),
             access: Arc::new(AccessList::new(snap)),
             register,
-            readers: HashMap::from([(1, ReaderSlot { info, repeat_window: Duration::ZERO, feedback })]),
-            status: watch::channel(DoorStatus { strike: Strike::Locked, since: Utc::now(), fault: None }).0,
+            readers: HashMap::from([(
+                1,
+                ReaderSlot {
+                    info,
+                    repeat_window: Duration::ZERO,
+                    feedback,
+                },
+            )]),
+            status: watch::channel(DoorStatus {
+                strike: Strike::Locked,
+                since: Utc::now(),
+                fault: None,
+            })
+            .0,
         };
         let stop = CancellationToken::new();
         let task = tokio::spawn(controller.run(rx, stop.clone()));
@@ -153,7 +213,9 @@ fn pipeline(taps: usize, fsync: bool) {
         for _ in 0..taps {
             let (reply, done) = oneshot::channel();
             let start = Instant::now();
-            output.send(ReaderEvent::Card(card(424_242)), Some(reply)).await;
+            output
+                .send(ReaderEvent::Card(card(424_242)), Some(reply))
+                .await;
             done.await.unwrap();
             let unlocked = *stamps.lock().unwrap().last().unwrap();
             latencies.push(unlocked - start);
@@ -165,14 +227,22 @@ fn pipeline(taps: usize, fsync: bool) {
         latencies
     });
     let p = percentiles(result);
-    let label = if fsync { "fsync included (synchronous = FULL)" } else { "fsync excluded (synchronous = OFF)" };
+    let label = if fsync {
+        "fsync included (synchronous = FULL)"
+    } else {
+        "fsync excluded (synchronous = OFF)"
+    };
     println!("## Tap → actuator called, {label}\n");
     println!("| taps | p50 | p99 | max |\n|---:|---:|---:|---:|");
     println!("| {taps} | {:?} | {:?} | {:?} |\n", p.p50, p.p99, p.max);
 }
 
 fn register(rows: usize) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.sqlite3");
     let conn = lawang::store::open(&path).unwrap();
@@ -192,7 +262,11 @@ fn register(rows: usize) {
                         reader: p as i64 + 1,
                         direction: Direction::In,
                         credential: Some(card((p * rows + i) as u64)),
-                        decision: lawang::decision::Decision::Granted { credential_id: i as i64, person_id: i as i64, right_id: 1 },
+                        decision: lawang::decision::Decision::Granted {
+                            credential_id: i as i64,
+                            person_id: i as i64,
+                            right_id: 1,
+                        },
                     };
                     last = Some(writer.submit(line).await.unwrap());
                 }
@@ -207,7 +281,8 @@ fn register(rows: usize) {
     drop(writer);
     thread.join().unwrap();
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
     let (pages, page_size, freelist): (i64, i64, i64) = conn
         .query_row(
             "SELECT (SELECT page_count FROM pragma_page_count), (SELECT page_size FROM pragma_page_size),
@@ -216,7 +291,9 @@ fn register(rows: usize) {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .unwrap();
-    let written: i64 = conn.query_row("SELECT count(*) FROM register", [], |r| r.get(0)).unwrap();
+    let written: i64 = conn
+        .query_row("SELECT count(*) FROM register", [], |r| r.get(0))
+        .unwrap();
     // Table and indexes of the register only, measured with dbstat where compiled in.
     let register_bytes: Option<i64> = conn
         .query_row(
@@ -226,7 +303,9 @@ fn register(rows: usize) {
         )
         .ok();
     let file_bytes = (pages - freelist) * page_size;
-    println!("## Register writes (group commit, synchronous = FULL, {producers} concurrent producers)\n");
+    println!(
+        "## Register writes (group commit, synchronous = FULL, {producers} concurrent producers)\n"
+    );
     println!("| rows | seconds | rows/s | bytes/row (file) | bytes/row (register + indexes) |");
     println!("|---:|---:|---:|---:|---:|");
     println!(
@@ -234,6 +313,9 @@ fn register(rows: usize) {
         elapsed.as_secs_f64(),
         written as f64 / elapsed.as_secs_f64(),
         file_bytes as f64 / written as f64,
-        register_bytes.map_or("n/a".into(), |b| format!("{:.1}", b as f64 / written as f64)),
+        register_bytes.map_or("n/a".into(), |b| format!(
+            "{:.1}",
+            b as f64 / written as f64
+        )),
     );
 }

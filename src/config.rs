@@ -398,11 +398,13 @@ fn reader_kind(r: &ReaderFile) -> Result<ReaderKind, Invalid> {
             unused(r.name_match.is_some(), "match")?;
             unused(r.path.is_some(), "path")?;
             unused(r.protocol.is_some(), "protocol")?;
+            unused(r.baud.is_some(), "baud")?;
             Ok(ReaderKind::Simulated)
         }
         "pcsc" => {
             unused(r.path.is_some(), "path")?;
             unused(r.protocol.is_some(), "protocol")?;
+            unused(r.baud.is_some(), "baud")?;
             let pattern = r.name_match.as_ref().ok_or_else(|| {
                 (
                     kind_span.clone(),
@@ -427,7 +429,20 @@ fn reader_kind(r: &ReaderFile) -> Result<ReaderKind, Invalid> {
                     "reader.protocol is required for kind = \"serial\"".to_owned(),
                 )
             })?;
-            let protocol = match protocol.get_ref().as_str() {
+            let name = protocol.get_ref().as_str();
+            if r.wiegand.is_some() && name != "wiegand-ascii" {
+                return Err((
+                    protocol.span(),
+                    "reader.wiegand applies only to protocol = \"wiegand-ascii\"".into(),
+                ));
+            }
+            if r.technology.is_some() && name != "line" {
+                return Err((
+                    protocol.span(),
+                    "reader.technology applies only to protocol = \"line\"".into(),
+                ));
+            }
+            let protocol = match name {
                 "rdm6300" => SerialProtocol::Rdm6300,
                 "wiegand-ascii" => {
                     SerialProtocol::WiegandAscii(r.wiegand.clone().unwrap_or_default())

@@ -19,7 +19,7 @@ use crate::api::{self, AppState};
 use crate::config::{Config, ReaderKind};
 use crate::door::{DoorController, DoorStatus, ReaderSlot, Strike, actuator};
 use crate::model::{Actor, DoorId, Role};
-use crate::reader::{ReaderInfo, ReaderIo, ReaderOutput, ReaderStatus, pcsc};
+use crate::reader::{ReaderInfo, ReaderIo, ReaderOutput, ReaderStatus, pcsc, serial};
 use crate::store::register::RegisterWriter;
 use crate::store::{self, Changed, DB_FILE, Db, devices, tokens};
 
@@ -143,11 +143,15 @@ pub async fn run(
                 reader_threads.push(pcsc::spawn(reader.name.clone(), pattern.clone(), io)?);
                 None
             }
-            other => anyhow::bail!(
-                "reader {:?}: kind {:?} is not supported by this build",
-                reader.name,
-                other.as_str()
-            ),
+            ReaderKind::Serial(serial_config) => {
+                let io = ReaderIo {
+                    output,
+                    feedback: feedback_rx,
+                    shutdown: readers_stop.clone(),
+                };
+                tasks.spawn(serial::run(serial_config.clone(), io));
+                None
+            }
         };
         reader_handles.push(ReaderHandle {
             info,

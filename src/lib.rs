@@ -13,7 +13,10 @@
 //! Around them: [`config`] (file format → validated config), [`model`] (domain newtypes),
 //! [`schedule`] (weekly windows), [`daemon`] (wires the tasks together).
 
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod api;
 pub mod cli;

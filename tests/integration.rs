@@ -4,4 +4,5 @@ mod common;
 
 mod api;
 mod cli;
+mod hardware;
 mod pcsc;

@@ -11,6 +11,7 @@
 
 pub mod frame;
 pub mod pcsc;
+pub mod serial;
 pub mod simulated;
 
 use std::sync::Arc;

@@ -3,4 +3,5 @@
 
 pub mod daemon;
 pub mod pcscd;
+pub mod pty;
 pub mod vpcd;

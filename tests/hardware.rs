@@ -1,0 +1,113 @@
+//! Real reader paths end to end through the daemon binary: a virtual card in vpcd through a
+//! real pcscd, and RDM6300 frames through a real pseudo-terminal, each ending as a register
+//! line and a strike command.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::common::daemon::{TestDaemon, eventually};
+use crate::common::pcscd::Pcscd;
+use crate::common::pty::{PtyPair, rdm6300_frame};
+use crate::common::vpcd::{SLOT_0, VirtualCard};
+
+fn grant(d: &TestDaemon, uid: &str, technology: &str) {
+    let p = d.post("/api/v1/people", &json!({ "name": "Budi" }));
+    let r = d.post(
+        "/api/v1/badges",
+        &json!({ "person_id": p.body["id"], "uid": uid, "technology": technology, "right": {
+            "doors": ["ruang-server"], "valid_from": "2020-01-01T00:00:00Z", "valid_until": "2099-01-01T00:00:00Z" } }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
+fn lines(d: &TestDaemon) -> Vec<serde_json::Value> {
+    d.get("/api/v1/register").body["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+const DOOR: &str = r#"
+[[door]]
+name = "ruang-server"
+unlock_seconds = 1
+actuator = { kind = "command", unlock = ["/bin/sh", "-c", "echo unlocked >> \"$0\"", "@STRIKE@"], lock = ["/bin/sh", "-c", "echo locked >> \"$0\"", "@STRIKE@"] }
+"#;
+
+#[test]
+fn a_card_on_a_pcsc_reader_opens_the_door() {
+    let _pcscd = Pcscd::start();
+    let d = TestDaemon::start_with(&format!(
+        "{DOOR}\n[[reader]]\nname = \"masuk\"\ndoor = \"ruang-server\"\ndirection = \"in\"\nkind = \"pcsc\"\nmatch = \"Virtual PCD 00 00\"\n"
+    ));
+    eventually(
+        "the PC/SC reader comes online",
+        Duration::from_secs(10),
+        || d.get("/api/v1/readers").body[0]["status"]["state"] == "online",
+    );
+    grant(&d, "04A1B2C3D4E5F6", "iso14443");
+    let card = VirtualCard::with_uid(SLOT_0, &[0x04, 0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6]);
+    eventually(
+        "the tap is in the register",
+        Duration::from_secs(10),
+        || !lines(&d).is_empty(),
+    );
+    let line = &lines(&d)[0];
+    assert_eq!(line["granted"], true, "{line}");
+    assert_eq!(line["credential"], "iso14443:04A1B2C3D4E5F6");
+    assert_eq!(line["reader"], "masuk");
+    assert!(d.strike_log().contains(&"unlocked".to_owned()));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        lines(&d).len(),
+        1,
+        "a card held on the reader is one presentation"
+    );
+    card.remove();
+    let unknown = VirtualCard::with_uid(SLOT_0, &[0x01, 0x02, 0x03, 0x04]);
+    eventually(
+        "the unknown card is refused",
+        Duration::from_secs(10),
+        || lines(&d).len() == 2,
+    );
+    assert_eq!(lines(&d)[0]["reason"], "unknown_credential");
+    unknown.remove();
+}
+
+#[test]
+fn an_rdm6300_frame_on_a_serial_reader_opens_the_door() {
+    let dir = tempfile::tempdir().unwrap();
+    let pty = PtyPair::new(dir.path());
+    let d = TestDaemon::start_with(&format!(
+        "{DOOR}\n[[reader]]\nname = \"keluar\"\ndoor = \"ruang-server\"\ndirection = \"out\"\nkind = \"serial\"\npath = {:?}\nprotocol = \"rdm6300\"\n",
+        pty.reader
+    ));
+    eventually(
+        "the serial reader comes online",
+        Duration::from_secs(10),
+        || d.get("/api/v1/readers").body[0]["status"]["state"] == "online",
+    );
+    grant(&d, "0A1B2C3D4E", "em4100");
+    // Noise, then the frame repeated as a held tag repeats it: one register line.
+    let frame = rdm6300_frame([0x0A, 0x1B, 0x2C, 0x3D, 0x4E]);
+    let mut burst = b"\x00\xFFgarbage".to_vec();
+    for _ in 0..5 {
+        burst.extend(&frame);
+    }
+    pty.write(&burst);
+    eventually(
+        "the tap is in the register",
+        Duration::from_secs(10),
+        || !lines(&d).is_empty(),
+    );
+    let line = &lines(&d)[0];
+    assert_eq!(
+        (line["granted"].as_bool(), line["direction"].as_str()),
+        (Some(true), Some("out")),
+        "{line}"
+    );
+    assert_eq!(line["credential"], "em4100:0A1B2C3D4E");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(lines(&d).len(), 1);
+}
