@@ -94,7 +94,7 @@ pub async fn run(
                 id: ids.doors[&door.name],
                 name: door.name.clone(),
                 unlock_for: door.unlock,
-                actuator: actuator::build(&door.name, &door.actuator),
+                actuator: actuator::build(door)?,
                 access: access.clone(),
                 register: register.clone(),
                 readers: HashMap::new(),

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use crate::config::ActuatorConfig;
+use crate::config::{ActuatorConfig, DoorConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -33,6 +33,8 @@ pub enum ActuatorError {
     Failed { program: String, status: String },
     #[error("{program} did not finish within {secs} s", secs = COMMAND_TIMEOUT.as_secs())]
     Timeout { program: String },
+    #[error("actuator kind {0:?} is not supported by this build")]
+    Unsupported(&'static str),
 }
 
 pub type ActuatorFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ActuatorError>> + Send + 'a>>;
@@ -43,16 +45,19 @@ pub trait Actuator: Send + Sync {
     fn set(&self, strike: Strike) -> ActuatorFuture<'_>;
 }
 
-pub fn build(door: &str, config: &ActuatorConfig) -> Box<dyn Actuator> {
-    match config {
+/// Builds the door's actuator. Hardware that is missing at start is an error only where it
+/// cannot come back by itself (a GPIO chip); a USB relay is reopened on each command.
+pub fn build(door: &DoorConfig) -> Result<Box<dyn Actuator>, ActuatorError> {
+    Ok(match &door.actuator {
         ActuatorConfig::Log => Box::new(LogActuator {
-            door: door.to_owned(),
+            door: door.name.clone(),
         }),
         ActuatorConfig::Command { unlock, lock } => Box::new(CommandActuator {
             unlock: unlock.clone(),
             lock: lock.clone(),
         }),
-    }
+        other => return Err(ActuatorError::Unsupported(other.kind())),
+    })
 }
 
 /// Moves nothing: says what a strike would do. For commissioning and demos.

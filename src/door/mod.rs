@@ -24,6 +24,27 @@ use crate::register::RegisterLine;
 use crate::store::register::RegisterWriter;
 pub use actuator::{Actuator, Strike};
 
+/// What the door's own inputs report, besides card reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DoorInput {
+    /// The door contact changed (drivers also send the state they find at start).
+    Contact(Contact),
+    /// The request-to-exit button was pressed.
+    ExitButton,
+    /// A reader of this door went online or offline.
+    ReaderStatus {
+        reader: ReaderId,
+        status: crate::reader::ReaderStatus,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Contact {
+    Open,
+    Closed,
+}
+
 /// What happened to one tap, returned to callers that wait for it (simulated taps).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TapOutcome {

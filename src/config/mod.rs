@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::model::Direction;
+
+mod door;
 use crate::reader::frame::wiegand::WiegandOptions;
+pub use door::{ActuatorConfig, DoorConfig, DoorFile, FailMode, InputLine};
 
 /// Where the configuration is looked for when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/lawang/lawang.toml";
@@ -107,35 +110,6 @@ pub enum LogFormat {
 
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct DoorFile {
-    pub name: Spanned<String>,
-    #[serde(default = "default_unlock_seconds")]
-    pub unlock_seconds: Spanned<u64>,
-    #[serde(default)]
-    pub actuator: ActuatorConfig,
-}
-
-fn default_unlock_seconds() -> Spanned<u64> {
-    Spanned::new(0..0, 5)
-}
-
-/// How a door's strike is driven.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
-pub enum ActuatorConfig {
-    /// Logs every lock and unlock; for commissioning and demos (no hardware moves).
-    #[default]
-    Log,
-    /// Runs a program to unlock and another to lock, e.g. a relay tool. Argument vectors,
-    /// not shell lines, so nothing is interpolated by a shell.
-    Command {
-        unlock: Vec<String>,
-        lock: Vec<String>,
-    },
-}
-
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
 pub struct ReaderFile {
     pub name: Spanned<String>,
     pub door: Spanned<String>,
@@ -191,13 +165,6 @@ pub struct LogConfig {
 }
 
 #[derive(Debug, Clone)]
-pub struct DoorConfig {
-    pub name: String,
-    pub unlock: Duration,
-    pub actuator: ActuatorConfig,
-}
-
-#[derive(Debug, Clone)]
 pub struct ReaderConfig {
     pub name: String,
     pub door: String,
@@ -241,10 +208,6 @@ pub enum SerialProtocol {
     Pn532,
     Line(crate::model::Technology),
 }
-
-/// Longest unlock a door may be configured for: a strike held open for minutes is a
-/// propped door, not an access decision.
-const MAX_UNLOCK_SECONDS: u64 = 300;
 
 impl Config {
     /// Loads `--config PATH`, else [`DEFAULT_PATH`] if it exists, else built-in defaults.
@@ -317,27 +280,7 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
                 format!("door {:?} is declared twice", d.name.get_ref()),
             ));
         }
-        let secs = *d.unlock_seconds.get_ref();
-        if !(1..=MAX_UNLOCK_SECONDS).contains(&secs) {
-            return Err((
-                d.unlock_seconds.span(),
-                format!("door.unlock_seconds must be 1 to {MAX_UNLOCK_SECONDS}, got {secs}"),
-            ));
-        }
-        if let ActuatorConfig::Command { unlock, lock } = &d.actuator
-            && (unlock.is_empty() || lock.is_empty())
-        {
-            return Err((
-                d.name.span(),
-                "door.actuator: a command actuator needs non-empty `unlock` and `lock` argument lists"
-                    .into(),
-            ));
-        }
-        doors.push(DoorConfig {
-            name: d.name.get_ref().clone(),
-            unlock: Duration::from_secs(secs),
-            actuator: d.actuator.clone(),
-        });
+        doors.push(door::validate(d)?);
     }
 
     let mut readers: Vec<ReaderConfig> = Vec::new();
