@@ -188,6 +188,7 @@ fn pipeline(taps: usize, fsync: bool) {
             id: 1,
             name: "bench".into(),
             unlock_for: Duration::from_secs(5),
+            held_open_after: Duration::from_secs(30),
             actuator: Box::new(Stamp(stamps.clone())),
             access: Arc::new(AccessList::new(snap)),
             register,
@@ -199,15 +200,11 @@ fn pipeline(taps: usize, fsync: bool) {
                     feedback,
                 },
             )]),
-            status: watch::channel(DoorStatus {
-                strike: Strike::Locked,
-                since: Utc::now(),
-                fault: None,
-            })
-            .0,
+            status: watch::channel(DoorStatus::new(Utc::now())).0,
         };
         let stop = CancellationToken::new();
-        let task = tokio::spawn(controller.run(rx, stop.clone()));
+        let (_inputs, inputs_rx) = mpsc::channel(1);
+        let task = tokio::spawn(controller.run(rx, inputs_rx, stop.clone()));
         let output = ReaderOutput::new(1, tx, Arc::new(watch::channel(ReaderStatus::Online).0));
         let mut latencies = Vec::with_capacity(taps);
         for _ in 0..taps {
@@ -259,14 +256,14 @@ fn register(rows: usize) {
                     let line = RegisterLine {
                         at: Utc::now(),
                         door: 1,
-                        reader: p as i64 + 1,
-                        direction: Direction::In,
+                        reader: Some(p as i64 + 1),
+                        direction: Some(Direction::In),
                         credential: Some(card((p * rows + i) as u64)),
-                        decision: lawang::decision::Decision::Granted {
+                        event: lawang::register::Event::Tap(lawang::decision::Decision::Granted {
                             credential_id: i as i64,
                             person_id: i as i64,
                             right_id: 1,
-                        },
+                        }),
                     };
                     last = Some(writer.submit(line).await.unwrap());
                 }

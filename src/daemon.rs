@@ -17,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
 use crate::config::{Config, ReaderKind};
-use crate::door::{DoorController, DoorStatus, ReaderSlot, Strike, actuator};
-use crate::model::{Actor, DoorId, Role};
+use crate::door::{DoorController, DoorInput, DoorStatus, ReaderSlot, actuator};
+use crate::model::{Actor, DoorId, ReaderId, Role};
 use crate::reader::{ReaderInfo, ReaderIo, ReaderOutput, ReaderStatus, pcsc, serial};
 use crate::store::register::RegisterWriter;
 use crate::store::{self, Changed, DB_FILE, Db, devices, tokens};
@@ -71,18 +71,17 @@ pub async fn run(
     let mut door_handles = Vec::new();
     let mut reader_handles = Vec::new();
     let mut door_inputs: HashMap<String, mpsc::Sender<_>> = HashMap::new();
+    let mut door_events: HashMap<String, mpsc::Sender<DoorInput>> = HashMap::new();
     let mut controllers = Vec::new();
     let readers_stop = CancellationToken::new();
     let mut reader_threads = Vec::new();
 
     for door in &config.doors {
         let (tx, rx) = mpsc::channel(DOOR_QUEUE);
-        let (status, status_rx) = watch::channel(DoorStatus {
-            strike: Strike::Locked,
-            since: Utc::now(),
-            fault: None,
-        });
+        let (status, status_rx) = watch::channel(DoorStatus::new(Utc::now()));
+        let (input_tx, input_rx) = mpsc::channel(DOOR_QUEUE);
         door_inputs.insert(door.name.clone(), tx);
+        door_events.insert(door.name.clone(), input_tx);
         door_handles.push(DoorHandle {
             id: ids.doors[&door.name],
             name: door.name.clone(),
@@ -94,6 +93,7 @@ pub async fn run(
                 id: ids.doors[&door.name],
                 name: door.name.clone(),
                 unlock_for: door.unlock,
+                held_open_after: door.held_open,
                 actuator: actuator::build(door)?,
                 access: access.clone(),
                 register: register.clone(),
@@ -101,6 +101,7 @@ pub async fn run(
                 status,
             },
             rx,
+            input_rx,
         ));
     }
 
@@ -117,8 +118,17 @@ pub async fn run(
             detail: "starting".into(),
         });
         let status_tx = Arc::new(status_tx);
+        tasks.spawn(forward_status(
+            info.id,
+            status_rx.clone(),
+            door_events[&reader.door].clone(),
+            readers_stop.clone(),
+        ));
         let output = ReaderOutput::new(info.id, door_inputs[&reader.door].clone(), status_tx);
-        if let Some((controller, _)) = controllers.iter_mut().find(|(c, _)| c.name == reader.door) {
+        if let Some((controller, _, _)) = controllers
+            .iter_mut()
+            .find(|(c, _, _)| c.name == reader.door)
+        {
             controller.readers.insert(
                 info.id,
                 ReaderSlot {
@@ -165,9 +175,10 @@ pub async fn run(
 
     // Controllers stop after the API and the readers, so a door is locked last of all.
     let doors_stop = CancellationToken::new();
-    for (controller, rx) in controllers {
+    drop(door_events);
+    for (controller, rx, inputs) in controllers {
         let stop = doors_stop.clone();
-        tasks.spawn(async move { controller.run(rx, stop).await });
+        tasks.spawn(async move { controller.run(rx, inputs, stop).await });
     }
 
     let state = AppState {
@@ -221,6 +232,29 @@ pub async fn run(
     let _ = std::fs::remove_file(config.data_dir.join(API_ADDR_FILE));
     tracing::info!("lawang stopped: doors locked, register flushed");
     served.context("the API server failed")
+}
+
+/// Passes a reader's online/offline changes to its door, which raises or clears the alarm.
+async fn forward_status(
+    reader: ReaderId,
+    mut status: watch::Receiver<ReaderStatus>,
+    door: mpsc::Sender<DoorInput>,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            changed = status.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let now = status.borrow_and_update().clone();
+                if door.send(DoorInput::ReaderStatus { reader, status: now }).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// On an empty database, makes the first admin token and writes it where only the service

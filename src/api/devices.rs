@@ -153,7 +153,8 @@ async fn tap(
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Health {
-    /// `ok`, or `degraded` when the database or a device needs attention.
+    /// `ok`, or `degraded` when the database or a device needs attention (an actuator fault,
+    /// an alarm, a reader offline).
     status: &'static str,
     database: &'static str,
     doors: Vec<DoorView>,
@@ -170,7 +171,9 @@ async fn healthz(State(s): State<AppState>) -> (StatusCode, Json<Health>) {
             .is_ok();
     let doors = doors(&s);
     let readers = readers(&s);
-    let devices_ok = doors.iter().all(|d| d.status.fault.is_none())
+    let devices_ok = doors
+        .iter()
+        .all(|d| d.status.fault.is_none() && d.status.alarms.is_empty())
         && readers.iter().all(|r| r.status == ReaderStatus::Online);
     let status = if db_ok && devices_ok {
         "ok"

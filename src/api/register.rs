@@ -40,6 +40,8 @@ struct RegisterQuery {
     person_id: Option<i64>,
     /// `granted` or `refused`.
     decision: Option<DecisionFilter>,
+    /// `tap`, `exit_button`, `alarm` or `alarm_cleared`.
+    event: Option<EventFilter>,
     /// Items per page (1–1000, default 100); `list` only.
     limit: Option<u32>,
     /// Paging: lines older than this id; `list` only.
@@ -55,6 +57,26 @@ struct RegisterQuery {
 enum DecisionFilter {
     Granted,
     Refused,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum EventFilter {
+    Tap,
+    ExitButton,
+    Alarm,
+    AlarmCleared,
+}
+
+impl EventFilter {
+    fn code(self) -> &'static str {
+        match self {
+            EventFilter::Tap => "tap",
+            EventFilter::ExitButton => "exit_button",
+            EventFilter::Alarm => "alarm",
+            EventFilter::AlarmCleared => "alarm_cleared",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
@@ -83,6 +105,7 @@ impl RegisterQuery {
             door,
             person_id: self.person_id,
             granted: self.decision.map(|d| matches!(d, DecisionFilter::Granted)),
+            event: self.event.map(|e| e.code().to_owned()),
             before_id: self.before_id,
             limit: page_limit(self.limit)?,
         })

@@ -1,14 +1,20 @@
 //! Door controller tests: a recording actuator (the one fake: no strike can run here),
 //! a real register on SQLite, tokio's paused clock for the re-lock timer.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{Duration as Days, Utc};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
 
 use super::*;
+use crate::decision::Reason;
 use crate::model::{Credential, Direction, Technology};
+use crate::reader::ReaderInfo;
 use crate::reader::{ReaderEvent, ReaderOutput, ReaderStatus};
+use crate::store::register::{RegisterFilter, RegisterWriter};
 use crate::store::tests::{Fixture, fixture};
 use crate::store::{self, DB_FILE};
 
@@ -32,8 +38,9 @@ impl Actuator for Recorder {
 }
 
 struct Rig {
-    _f: Fixture,
+    f: Fixture,
     output: ReaderOutput,
+    inputs: mpsc::Sender<DoorInput>,
     log: Arc<Mutex<Vec<(Strike, i64)>>>,
     status: watch::Receiver<DoorStatus>,
     stop: CancellationToken,
@@ -45,11 +52,8 @@ const READER: i64 = 7;
 fn rig_with(f: Fixture, register: RegisterWriter, repeat_window: Duration) -> Rig {
     let log = Arc::new(Mutex::new(Vec::new()));
     let (tx, rx) = mpsc::channel(16);
-    let (status_tx, status) = watch::channel(DoorStatus {
-        strike: Strike::Locked,
-        since: Utc::now(),
-        fault: None,
-    });
+    let (inputs, inputs_rx) = mpsc::channel(16);
+    let (status_tx, status) = watch::channel(DoorStatus::new(Utc::now()));
     let (feedback, _) = mpsc::channel(8);
     let info = ReaderInfo {
         id: READER,
@@ -62,6 +66,7 @@ fn rig_with(f: Fixture, register: RegisterWriter, repeat_window: Duration) -> Ri
         id: f.door,
         name: "ruang-server".into(),
         unlock_for: Duration::from_secs(5),
+        held_open_after: Duration::from_secs(30),
         actuator: Box::new(Recorder {
             db: f.dir.path().join(DB_FILE),
             log: log.clone(),
@@ -79,11 +84,12 @@ fn rig_with(f: Fixture, register: RegisterWriter, repeat_window: Duration) -> Ri
         status: status_tx,
     };
     let stop = CancellationToken::new();
-    let task = tokio::spawn(controller.run(rx, stop.clone()));
+    let task = tokio::spawn(controller.run(rx, inputs_rx, stop.clone()));
     let output = ReaderOutput::new(READER, tx, Arc::new(watch::channel(ReaderStatus::Online).0));
     Rig {
-        _f: f,
+        f,
         output,
+        inputs,
         log,
         status,
         stop,
@@ -190,4 +196,149 @@ async fn shutdown_locks_an_unlocked_door() {
     let log = rig.log.clone();
     rig.task.await.unwrap();
     assert_eq!(log.lock().unwrap().last().unwrap().0, Strike::Locked);
+}
+
+/// Register lines as (event, reason), oldest first, once the writer has caught up.
+async fn events(rig: &Rig, want: usize) -> Vec<(String, String)> {
+    let path = rig.f.dir.path().join(DB_FILE);
+    for _ in 0..200 {
+        let rows = store::register::list(
+            &store::open(&path).unwrap(),
+            &RegisterFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        if rows.len() >= want {
+            return rows
+                .into_iter()
+                .rev()
+                .map(|r| (r.event, r.reason))
+                .collect();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the register never reached {want} lines");
+}
+
+async fn settle(rig: &Rig, check: impl Fn(&DoorStatus) -> bool) {
+    let mut status = rig.status.clone();
+    tokio::time::timeout(Duration::from_secs(5), status.wait_for(|s| check(s)))
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_exit_button_opens_and_is_recorded() {
+    let rig = rig(Duration::ZERO);
+    rig.inputs.send(DoorInput::ExitButton).await.unwrap();
+    settle(&rig, |s| s.strike == Strike::Unlocked).await;
+    assert_eq!(
+        events(&rig, 1).await,
+        [("exit_button".into(), "exit_button".into())]
+    );
+}
+
+#[tokio::test]
+async fn a_forced_door_raises_an_alarm_until_it_closes() {
+    let rig = rig(Duration::ZERO);
+    rig.inputs
+        .send(DoorInput::Contact(Contact::Closed))
+        .await
+        .unwrap();
+    rig.inputs
+        .send(DoorInput::Contact(Contact::Open))
+        .await
+        .unwrap();
+    settle(&rig, |s| {
+        s.alarms.iter().any(|a| a.alarm == Alarm::DoorForced)
+    })
+    .await;
+    assert_eq!(rig.status.borrow().contact, Some(Contact::Open));
+    rig.inputs
+        .send(DoorInput::Contact(Contact::Closed))
+        .await
+        .unwrap();
+    settle(&rig, |s| s.alarms.is_empty()).await;
+    assert_eq!(
+        events(&rig, 2).await,
+        [
+            ("alarm".into(), "door_forced".into()),
+            ("alarm_cleared".into(), "door_forced".into())
+        ]
+    );
+    assert_eq!(
+        strikes(&rig),
+        [(Strike::Locked, 0)],
+        "an alarm never moves the strike"
+    );
+}
+
+#[tokio::test]
+async fn a_reader_going_offline_is_an_alarm_naming_the_reader() {
+    let rig = rig(Duration::ZERO);
+    let offline = ReaderStatus::Offline {
+        detail: "unplugged".into(),
+    };
+    rig.inputs
+        .send(DoorInput::ReaderStatus {
+            reader: READER,
+            status: offline.clone(),
+        })
+        .await
+        .unwrap();
+    rig.inputs
+        .send(DoorInput::ReaderStatus {
+            reader: READER,
+            status: offline,
+        })
+        .await
+        .unwrap();
+    settle(&rig, |s| {
+        s.alarms
+            .iter()
+            .any(|a| a.reader.as_deref() == Some("masuk"))
+    })
+    .await;
+    rig.inputs
+        .send(DoorInput::ReaderStatus {
+            reader: READER,
+            status: ReaderStatus::Online,
+        })
+        .await
+        .unwrap();
+    settle(&rig, |s| s.alarms.is_empty()).await;
+    assert_eq!(
+        events(&rig, 2).await,
+        [
+            ("alarm".into(), "reader_offline".into()),
+            ("alarm_cleared".into(), "reader_offline".into())
+        ],
+        "a repeated offline report is one alarm"
+    );
+}
+
+#[tokio::test]
+async fn closing_the_door_after_entry_relocks_before_the_timer() {
+    let rig = rig(Duration::ZERO);
+    rig.inputs
+        .send(DoorInput::Contact(Contact::Closed))
+        .await
+        .unwrap();
+    tap(&rig, "C0FFEE").await;
+    rig.inputs
+        .send(DoorInput::Contact(Contact::Open))
+        .await
+        .unwrap();
+    rig.inputs
+        .send(DoorInput::Contact(Contact::Closed))
+        .await
+        .unwrap();
+    settle(&rig, |s| {
+        s.strike == Strike::Locked && s.contact == Some(Contact::Closed)
+    })
+    .await;
+    assert_eq!(strikes(&rig).len(), 3);
 }

@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 
 use super::Lang;
 use crate::decision::Reason;
+use crate::door::Alarm;
 use crate::model::Direction;
 use crate::store::register::RegisterEntry;
 
@@ -71,26 +72,25 @@ impl<W: Write> RegisterCsv<W> {
     pub fn row(&mut self, e: &RegisterEntry) -> io::Result<()> {
         self.rows += 1;
         let local = e.at.with_timezone(&self.tz);
-        let reason = Reason::from_code(&e.reason);
-        let (dir, decision, reason) = match self.lang {
-            Lang::Id => (
-                e.direction.map(|d| {
-                    if d == Direction::In {
-                        "Masuk"
-                    } else {
-                        "Keluar"
-                    }
-                }),
-                if e.granted { "Diizinkan" } else { "Ditolak" },
-                reason.map_or(e.reason.clone(), |r| r.label_id().to_owned()),
-            ),
-            Lang::En => (
-                e.direction
-                    .map(|d| if d == Direction::In { "In" } else { "Out" }),
-                if e.granted { "Granted" } else { "Refused" },
-                reason.map_or(e.reason.clone(), |r| r.label_en().to_owned()),
-            ),
+        let id = self.lang == Lang::Id;
+        let dir = e.direction.map(|d| match (d, id) {
+            (Direction::In, true) => "Masuk",
+            (Direction::Out, true) => "Keluar",
+            (Direction::In, false) => "In",
+            (Direction::Out, false) => "Out",
+        });
+        let decision = match (e.event.as_str(), e.granted, id) {
+            ("tap", true, true) => "Diizinkan",
+            ("tap", false, true) => "Ditolak",
+            ("tap", true, false) => "Granted",
+            ("tap", false, false) => "Refused",
+            ("exit_button", _, true) => "Tombol keluar",
+            ("exit_button", _, false) => "Exit button",
+            ("alarm_cleared", _, true) => "Alarm selesai",
+            ("alarm_cleared", _, false) => "Alarm cleared",
+            _ => "Alarm",
         };
+        let reason = label(&e.reason, self.lang);
         let fields = [
             self.rows.to_string(),
             local.format("%Y-%m-%d").to_string(),
@@ -144,6 +144,29 @@ impl<W: Write> RegisterCsv<W> {
     }
 }
 
+/// The label of a reason or alarm code; an unknown code is shown as it is.
+fn label(code: &str, lang: Lang) -> String {
+    if let Some(r) = Reason::from_code(code) {
+        return match lang {
+            Lang::Id => r.label_id(),
+            Lang::En => r.label_en(),
+        }
+        .to_owned();
+    }
+    if let Some(a) = Alarm::from_code(code) {
+        return match lang {
+            Lang::Id => a.label_id(),
+            Lang::En => a.label_en(),
+        }
+        .to_owned();
+    }
+    match (code, lang) {
+        ("exit_button", Lang::Id) => "tombol keluar ditekan".into(),
+        ("exit_button", Lang::En) => "exit button pressed".into(),
+        _ => code.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +175,7 @@ mod tests {
     fn entry(name: &str) -> RegisterEntry {
         RegisterEntry {
             id: 1,
+            event: "tap".into(),
             at: chrono::Utc
                 .with_ymd_and_hms(2026, 11, 30, 16, 59, 59)
                 .unwrap(),
@@ -185,6 +209,18 @@ mod tests {
             "1;2026-11-30;23:59:59;ruang-server;masuk;Masuk;\"Budi; \"\"Ucok\"\" Santoso\";198001012005011001;Diskominfo;iso14443:04A1B2C3;Ditolak;kartu sudah dicabut"
         );
         assert!(lines.next().unwrap().contains(";'=HYPERLINK(1);"));
+    }
+
+    #[test]
+    fn door_events_have_their_own_labels() {
+        let mut w = RegisterCsv::new(Vec::new(), b',', Lang::Id, chrono_tz::Asia::Jakarta).unwrap();
+        let mut alarm = entry("");
+        alarm.event = "alarm".into();
+        alarm.reason = "door_forced".into();
+        alarm.direction = None;
+        w.row(&alarm).unwrap();
+        let out = String::from_utf8(w.finish().unwrap()).unwrap();
+        assert!(out.contains(",Alarm,pintu dibuka paksa"), "{out}");
     }
 
     #[test]

@@ -93,7 +93,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<(RegisterLine, Option<Ack>)>
             Err(e) => {
                 tracing::error!(error = %e, lines = batch.len(), "register lines could not be written");
                 for (line, ack) in batch.drain(..) {
-                    tracing::error!(at = %line.at, door = line.door, reason = line.decision.reason().code(), "unrecorded tap");
+                    tracing::error!(at = %line.at, door = line.door, event = line.kind(), reason = line.reason(), "unrecorded register line");
                     if let Some(ack) = ack {
                         let _ = ack.send(Err(e.to_string()));
                     }
@@ -115,19 +115,21 @@ fn write_batch(
         let mut stmt = tx.prepare_cached(
             "INSERT INTO register (at, event, door_id, reader_id, direction, credential,
                                    credential_id, person_id, granted, reason)
-             VALUES (?1, 'tap', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
         for (i, (line, _)) in batch.iter().enumerate() {
+            let decision = line.decision();
             let id = stmt.insert(params![
                 to_ms(line.at),
+                line.kind(),
                 line.door,
                 line.reader,
-                line.direction.as_str(),
+                line.direction.map(|d| d.as_str()),
                 line.credential.map(|c| c.to_string()),
-                line.decision.credential_id(),
-                line.decision.person_id(),
-                line.decision.is_granted(),
-                line.decision.reason().code(),
+                decision.and_then(|d| d.credential_id()),
+                decision.and_then(|d| d.person_id()),
+                line.granted(),
+                line.reason(),
             ])?;
             if i == 0 {
                 first = id;
@@ -143,6 +145,8 @@ fn write_batch(
 pub struct RegisterEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
+    /// `tap`, `exit_button`, `alarm` or `alarm_cleared`.
+    pub event: String,
     pub door: Option<String>,
     pub reader: Option<String>,
     pub direction: Option<Direction>,
@@ -165,12 +169,14 @@ pub struct RegisterFilter {
     pub door: Option<DoorId>,
     pub person_id: Option<PersonId>,
     pub granted: Option<bool>,
+    /// `tap`, `exit_button`, `alarm`, `alarm_cleared`.
+    pub event: Option<String>,
     /// Paging: lines older than this id (newest first).
     pub before_id: Option<i64>,
     pub limit: u32,
 }
 
-const SELECT: &str = "SELECT r.id, r.at, d.name, rd.name, r.direction, r.credential,
+const SELECT: &str = "SELECT r.id, r.at, r.event, d.name, rd.name, r.direction, r.credential,
         r.credential_id, r.person_id, p.name, p.id_number, p.unit, r.granted, r.reason
     FROM register r
     LEFT JOIN door d ON d.id = r.door_id
@@ -178,11 +184,12 @@ const SELECT: &str = "SELECT r.id, r.at, d.name, rd.name, r.direction, r.credent
     LEFT JOIN person p ON p.id = r.person_id
     WHERE (?1 IS NULL OR r.at >= ?1) AND (?2 IS NULL OR r.at < ?2)
       AND (?3 IS NULL OR r.door_id = ?3) AND (?4 IS NULL OR r.person_id = ?4)
-      AND (?5 IS NULL OR r.granted = ?5) AND (?6 IS NULL OR r.id < ?6)";
+      AND (?5 IS NULL OR r.granted = ?5) AND (?6 IS NULL OR r.id < ?6)
+      AND (?7 IS NULL OR r.event = ?7)";
 
 /// Newest first.
 pub fn list(conn: &Connection, f: &RegisterFilter) -> Result<Vec<RegisterEntry>> {
-    let mut stmt = conn.prepare_cached(&format!("{SELECT} ORDER BY r.id DESC LIMIT ?7"))?;
+    let mut stmt = conn.prepare_cached(&format!("{SELECT} ORDER BY r.id DESC LIMIT ?8"))?;
     let rows = stmt.query_map(
         params![
             f.from.map(to_ms),
@@ -191,6 +198,7 @@ pub fn list(conn: &Connection, f: &RegisterFilter) -> Result<Vec<RegisterEntry>>
             f.person_id,
             f.granted,
             f.before_id,
+            f.event,
             f.limit
         ],
         entry,
@@ -211,7 +219,8 @@ pub fn for_each(
         f.door,
         f.person_id,
         f.granted,
-        f.before_id
+        f.before_id,
+        f.event
     ])?;
     while let Some(row) = rows.next()? {
         each(entry(row)?)?;
@@ -220,12 +229,13 @@ pub fn for_each(
 }
 
 fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<RegisterEntry> {
-    let direction: Option<String> = r.get(4)?;
+    let direction: Option<String> = r.get(5)?;
     Ok(RegisterEntry {
         id: r.get(0)?,
         at: from_ms(r.get(1)?),
-        door: r.get(2)?,
-        reader: r.get(3)?,
+        event: r.get(2)?,
+        door: r.get(3)?,
+        reader: r.get(4)?,
         direction: direction.map(|d| {
             if d == "out" {
                 Direction::Out
@@ -233,13 +243,13 @@ fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<RegisterEntry> {
                 Direction::In
             }
         }),
-        credential: r.get(5)?,
-        credential_id: r.get(6)?,
-        person_id: r.get(7)?,
-        person_name: r.get(8)?,
-        person_id_number: r.get(9)?,
-        person_unit: r.get(10)?,
-        granted: r.get(11)?,
-        reason: r.get(12)?,
+        credential: r.get(6)?,
+        credential_id: r.get(7)?,
+        person_id: r.get(8)?,
+        person_name: r.get(9)?,
+        person_id_number: r.get(10)?,
+        person_unit: r.get(11)?,
+        granted: r.get(12)?,
+        reason: r.get(13)?,
     })
 }

@@ -324,10 +324,12 @@ async fn the_register_writer_commits_bursts_in_order() {
     let line = |uid: &str| crate::register::RegisterLine {
         at: Utc::now(),
         door: f.door,
-        reader: 1,
-        direction: crate::model::Direction::In,
+        reader: Some(1),
+        direction: Some(crate::model::Direction::In),
         credential: Some(Credential::parse_hex(Technology::Iso14443, uid).unwrap()),
-        decision: crate::decision::Decision::refused(Reason::UnknownCredential),
+        event: crate::register::Event::Tap(crate::decision::Decision::refused(
+            Reason::UnknownCredential,
+        )),
     };
     for i in 0..500 {
         drop(writer.submit(line(&format!("{i:04X}"))).await.unwrap());

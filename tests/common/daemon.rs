@@ -70,8 +70,10 @@ impl TestDaemon {
             .unwrap()
             .trim()
             .to_owned();
+        // No pooling: a connection the server closed after an early 401 must not be reused.
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .max_idle_connections(0)
             .build()
             .into();
         TestDaemon {

@@ -1,0 +1,305 @@
+//! One controller task per door: turns card reads and the door's own inputs into
+//! decisions, register lines, strike commands and alarms.
+//!
+//! It owns the door's strike, so two readers of the same door never race on it. The strike
+//! follows [`DoorState`]; timers are tokio's monotonic clock, so a wall-clock jump can
+//! neither hold the door open nor cut an unlock short.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::state::{Action, Alarm, DoorState, Event};
+use super::{ActiveAlarm, Actuator, DoorInput, DoorStatus, Strike, TapOutcome};
+use crate::decision::{self, AccessList, Decision, Reason};
+use crate::model::{DoorId, ReaderId};
+use crate::reader::{Feedback, ReaderEvent, ReaderInfo, ReaderMessage, ReaderStatus, TapReply};
+use crate::register::{self, RegisterLine};
+use crate::store::register::RegisterWriter;
+
+/// One reader attached to this door.
+pub struct ReaderSlot {
+    pub info: ReaderInfo,
+    pub repeat_window: Duration,
+    pub feedback: mpsc::Sender<Feedback>,
+}
+
+pub struct DoorController {
+    pub id: DoorId,
+    pub name: String,
+    pub unlock_for: Duration,
+    pub held_open_after: Duration,
+    pub actuator: Box<dyn Actuator>,
+    pub access: Arc<AccessList>,
+    pub register: RegisterWriter,
+    pub readers: HashMap<ReaderId, ReaderSlot>,
+    pub status: watch::Sender<DoorStatus>,
+}
+
+struct LastRead {
+    event: ReaderEvent,
+    at: Instant,
+    outcome: TapOutcome,
+}
+
+impl DoorController {
+    /// Runs until `shutdown`, then locks the door. `inputs` carries the contact, the exit
+    /// button and reader status changes; it may close early on a door without inputs.
+    pub async fn run(
+        self,
+        mut events: mpsc::Receiver<ReaderMessage>,
+        mut inputs: mpsc::Receiver<DoorInput>,
+        shutdown: CancellationToken,
+    ) {
+        let (mut state, first) = DoorState::new(self.unlock_for, self.held_open_after);
+        self.apply(&[first]).await;
+        let mut last: HashMap<ReaderId, LastRead> = HashMap::new();
+        let mut inputs_open = true;
+        loop {
+            let deadline = state.next_deadline();
+            let actions = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                _ = sleep_until(deadline), if deadline.is_some() => state.on(Event::Tick, Instant::now()),
+                input = inputs.recv(), if inputs_open => match input {
+                    Some(input) => self.input(input, &mut state).await,
+                    None => {
+                        inputs_open = false;
+                        Vec::new()
+                    }
+                },
+                msg = events.recv() => {
+                    let Some(msg) = msg else { break };
+                    let (granted, reply) = self.tap(msg, &mut last).await;
+                    let actions = if granted { state.on(Event::Grant, Instant::now()) } else { Vec::new() };
+                    // An API caller hears "granted" once the strike has moved.
+                    self.apply(&actions).await;
+                    if let Some((reply, outcome)) = reply {
+                        let _ = reply.send(outcome);
+                    }
+                    Vec::new()
+                }
+            };
+            self.apply(&actions).await;
+        }
+        self.apply(&[Action::Strike(Strike::Locked)]).await;
+        tracing::info!(door = %self.name, "door controller stopped, strike locked");
+    }
+
+    /// Decides and records one card read; returns whether the door must unlock, and the
+    /// reply still owed to an API caller. The line of a grant is on disk before this returns
+    /// `true`: never an unrecorded entry.
+    async fn tap(
+        &self,
+        mut msg: ReaderMessage,
+        last: &mut HashMap<ReaderId, LastRead>,
+    ) -> (bool, Option<(TapReply, TapOutcome)>) {
+        let Some(slot) = self.readers.get(&msg.reader) else {
+            tracing::warn!(reader = msg.reader, door = %self.name, "event from a reader not on this door");
+            return (false, None);
+        };
+        // A card held on a reader repeats; the window slides with each repeat so a card held
+        // for a minute is still one presentation.
+        if let Some(prev) = last.get_mut(&msg.reader)
+            && prev.event == msg.event
+            && msg.read_at.saturating_duration_since(prev.at) < slot.repeat_window
+        {
+            prev.at = msg.read_at;
+            if let Some(reply) = msg.reply {
+                let _ = reply.send(TapOutcome {
+                    decision: prev.outcome.decision.clone(),
+                    register_id: None,
+                });
+            }
+            return (false, None);
+        }
+
+        let now = Utc::now();
+        let decision = match &msg.event {
+            ReaderEvent::Card(credential) => {
+                decision::decide(&self.access.load(), self.id, credential, now)
+            }
+            ReaderEvent::Unreadable(why) => {
+                tracing::info!(reader = %slot.info.name, %why, "card could not be read");
+                Decision::refused(Reason::UnreadableCard)
+            }
+        };
+        let line = RegisterLine::tap(now, &slot.info, &msg.event, decision.clone());
+        let mut outcome = TapOutcome {
+            decision,
+            register_id: None,
+        };
+        if outcome.decision.is_granted() {
+            match self.register.commit(line).await {
+                Ok(id) => outcome.register_id = Some(id),
+                Err(e) => {
+                    tracing::error!(door = %self.name, error = %e, "granted tap not recorded; door stays locked");
+                    outcome.decision = Decision::refused(Reason::RegisterUnavailable);
+                }
+            }
+        } else {
+            match self.register.submit(line).await {
+                // Only an API caller waits for the refused line's id, and not on this task.
+                Ok(done) => {
+                    if let Some(reply) = msg.reply.take() {
+                        let mut outcome = outcome.clone();
+                        tokio::spawn(async move {
+                            outcome.register_id = RegisterWriter::committed(done).await.ok();
+                            let _ = reply.send(outcome);
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(door = %self.name, error = %e, "refused tap not recorded")
+                }
+            }
+        }
+        let granted = outcome.decision.is_granted();
+        tracing::info!(
+            door = %self.name,
+            reader = %slot.info.name,
+            granted,
+            reason = outcome.decision.reason().code(),
+            person = outcome.decision.person_id(),
+            "tap"
+        );
+        // A reader without feedback hardware may have dropped its receiver.
+        let _ = slot.feedback.try_send(if granted {
+            Feedback::Granted
+        } else {
+            Feedback::Refused
+        });
+        let reply = msg.reply.map(|r| (r, outcome.clone()));
+        last.insert(
+            msg.reader,
+            LastRead {
+                event: msg.event,
+                at: msg.read_at,
+                outcome,
+            },
+        );
+        (granted, reply)
+    }
+
+    async fn input(&self, input: DoorInput, state: &mut DoorState) -> Vec<Action> {
+        let now = Instant::now();
+        match input {
+            DoorInput::Contact(c) => {
+                self.status
+                    .send_if_modified(|s| s.contact.replace(c) != Some(c));
+                state.on(Event::Contact(c), now)
+            }
+            // The exit button always opens: nobody is locked in because the disk is full.
+            DoorInput::ExitButton => {
+                self.record(RegisterLine::door_event(
+                    Utc::now(),
+                    self.id,
+                    None,
+                    register::Event::ExitButton,
+                ))
+                .await;
+                state.on(Event::ExitButton, now)
+            }
+            DoorInput::ReaderStatus { reader, status } => {
+                let name = self.readers.get(&reader).map(|r| r.info.name.to_string());
+                let on = matches!(status, ReaderStatus::Offline { .. });
+                self.alarm(Alarm::ReaderOffline, Some(reader), name, on)
+                    .await;
+                Vec::new()
+            }
+        }
+    }
+
+    async fn apply(&self, actions: &[Action]) {
+        for action in actions {
+            match *action {
+                Action::Strike(strike) => self.set_strike(strike).await,
+                Action::Raise(alarm) => self.alarm(alarm, None, None, true).await,
+                Action::Clear(alarm) => self.alarm(alarm, None, None, false).await,
+            }
+        }
+    }
+
+    async fn set_strike(&self, strike: Strike) {
+        let result = self.actuator.set(strike).await;
+        if let Err(e) = &result {
+            tracing::error!(door = %self.name, strike = strike.as_str(), error = %e, "actuator failed");
+        }
+        let failed = result.is_err();
+        self.status.send_modify(|s| {
+            if s.strike != strike {
+                s.since = Utc::now();
+            }
+            s.strike = strike;
+            s.fault = result.err().map(|e| e.to_string());
+        });
+        self.alarm(Alarm::ActuatorFault, None, None, failed).await;
+    }
+
+    /// Raises (`on`) or clears an alarm: a register line and the door's status, once per
+    /// change.
+    async fn alarm(
+        &self,
+        alarm: Alarm,
+        reader: Option<ReaderId>,
+        reader_name: Option<String>,
+        on: bool,
+    ) {
+        let mut changed = false;
+        self.status.send_if_modified(|s| {
+            let pos = s
+                .alarms
+                .iter()
+                .position(|a| a.alarm == alarm && a.reader == reader_name);
+            changed = match (on, pos) {
+                (true, None) => {
+                    s.alarms.push(ActiveAlarm {
+                        alarm,
+                        reader: reader_name.clone(),
+                        since: Utc::now(),
+                    });
+                    true
+                }
+                (false, Some(i)) => {
+                    s.alarms.remove(i);
+                    true
+                }
+                _ => false,
+            };
+            changed
+        });
+        if !changed {
+            return;
+        }
+        if on {
+            tracing::warn!(door = %self.name, alarm = alarm.code(), reader = reader_name, "alarm");
+        } else {
+            tracing::info!(door = %self.name, alarm = alarm.code(), reader = reader_name, "alarm cleared");
+        }
+        let event = if on {
+            register::Event::AlarmRaised(alarm)
+        } else {
+            register::Event::AlarmCleared(alarm)
+        };
+        self.record(RegisterLine::door_event(Utc::now(), self.id, reader, event))
+            .await;
+    }
+
+    async fn record(&self, line: RegisterLine) {
+        if let Err(e) = self.register.submit(line).await {
+            tracing::error!(door = %self.name, error = %e, "door event not recorded");
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
