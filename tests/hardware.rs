@@ -46,6 +46,13 @@ fn a_card_on_a_pcsc_reader_opens_the_door() {
         Duration::from_secs(10),
         || d.get("/api/v1/readers").body[0]["status"]["state"] == "online",
     );
+    let listed = d.cli(&["readers", "list"]);
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.contains("Virtual PCD 00 00"), "{listed}");
+    assert!(
+        listed.contains("masuk") && listed.contains("online"),
+        "{listed}"
+    );
     grant(&d, "04A1B2C3D4E5F6", "iso14443");
     let card = VirtualCard::with_uid(SLOT_0, &[0x04, 0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6]);
     eventually(

@@ -3,6 +3,7 @@
 //! changes the access list goes through the running daemon's API, so the door sees it at once.
 
 mod client;
+mod readers;
 
 use std::path::PathBuf;
 
@@ -60,6 +61,9 @@ pub enum Command {
     /// The facility register.
     #[command(subcommand)]
     Register(RegisterCmd),
+    /// Card readers: those plugged in and those configured.
+    #[command(subcommand)]
+    Readers(ReadersCmd),
     /// Doors, readers and the database as the daemon sees them (`/healthz`).
     Status {
         #[command(flatten)]
@@ -76,6 +80,15 @@ pub struct ApiArgs {
     /// environment variable: arguments are visible to other users in `ps`.
     #[arg(long, env = "LAWANG_TOKEN", hide_env_values = true)]
     token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReadersCmd {
+    /// PC/SC readers and serial ports present, and the state of each configured reader.
+    List {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -334,6 +347,7 @@ pub fn run(
             }
             Ok(())
         }
+        Command::Readers(ReadersCmd::List { api }) => readers::list(config, &client(api)),
         Command::Status { api } => print(client(api).get("/healthz", &[])?),
     }
 }
