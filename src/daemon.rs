@@ -16,10 +16,13 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
-use crate::config::{Config, ReaderKind};
+use crate::config::{Config, DoorConfig, ReaderKind};
+use crate::decision::AccessList;
 use crate::door::{DoorController, DoorInput, DoorStatus, ReaderSlot, actuator};
 use crate::model::{Actor, DoorId, ReaderId, Role};
-use crate::reader::{ReaderInfo, ReaderIo, ReaderOutput, ReaderStatus, pcsc, serial};
+use crate::reader::{
+    ReaderInfo, ReaderIo, ReaderMessage, ReaderOutput, ReaderStatus, pcsc, serial,
+};
 use crate::store::register::RegisterWriter;
 use crate::store::{self, Changed, DB_FILE, Db, devices, tokens};
 
@@ -66,50 +69,30 @@ pub async fn run(
     ensure_initial_token(&db, &config.data_dir)?;
 
     let (register, register_thread) = RegisterWriter::start(&db_path)?;
-    let access = db.access_list();
     let mut tasks = JoinSet::new();
-    let mut door_handles = Vec::new();
-    let mut reader_handles = Vec::new();
-    let mut door_inputs: HashMap<String, mpsc::Sender<_>> = HashMap::new();
-    let mut door_events: HashMap<String, mpsc::Sender<DoorInput>> = HashMap::new();
-    let mut controllers = Vec::new();
+    // Cancelled on any return from here, so a failed start leaves no reader running.
     let readers_stop = CancellationToken::new();
+    let _stop_readers = readers_stop.clone().drop_guard();
     let mut reader_threads = Vec::new();
 
+    let mut doors = Vec::new();
     for door in &config.doors {
-        let (tx, rx) = mpsc::channel(DOOR_QUEUE);
-        let (status, status_rx) = watch::channel(DoorStatus::new(Utc::now()));
-        let (input_tx, input_rx) = mpsc::channel(DOOR_QUEUE);
-        door_inputs.insert(door.name.clone(), tx);
-        door_events.insert(door.name.clone(), input_tx);
-        door_handles.push(DoorHandle {
-            id: ids.doors[&door.name],
-            name: door.name.clone(),
-            unlock_seconds: door.unlock.as_secs(),
-            status: status_rx,
-        });
-        controllers.push((
-            DoorController {
-                id: ids.doors[&door.name],
-                name: door.name.clone(),
-                unlock_for: door.unlock,
-                held_open_after: door.held_open,
-                actuator: actuator::build(door)?,
-                access: access.clone(),
-                register: register.clone(),
-                readers: HashMap::new(),
-                status,
-            },
-            rx,
-            input_rx,
-        ));
+        doors.push(DoorParts::new(
+            door,
+            ids.doors[&door.name],
+            db.access_list(),
+            register.clone(),
+        )?);
     }
-
+    let mut reader_handles = Vec::new();
     for reader in &config.readers {
+        let Some(door) = doors.iter_mut().find(|d| d.controller.name == reader.door) else {
+            anyhow::bail!("reader {:?}: no door {:?}", reader.name, reader.door);
+        };
         let info = ReaderInfo {
             id: ids.readers[&reader.name],
             name: Arc::from(reader.name.as_str()),
-            door: ids.doors[&reader.door],
+            door: door.controller.id,
             direction: reader.direction,
             kind: reader.kind.as_str(),
         };
@@ -117,48 +100,35 @@ pub async fn run(
         let (status_tx, status_rx) = watch::channel(ReaderStatus::Offline {
             detail: "starting".into(),
         });
-        let status_tx = Arc::new(status_tx);
         tasks.spawn(forward_status(
             info.id,
             status_rx.clone(),
-            door_events[&reader.door].clone(),
+            door.inputs.0.clone(),
             readers_stop.clone(),
         ));
-        let output = ReaderOutput::new(info.id, door_inputs[&reader.door].clone(), status_tx);
-        if let Some((controller, _, _)) = controllers
-            .iter_mut()
-            .find(|(c, _, _)| c.name == reader.door)
-        {
-            controller.readers.insert(
-                info.id,
-                ReaderSlot {
-                    info: info.clone(),
-                    repeat_window: reader.repeat_window,
-                    feedback: feedback_tx,
-                },
-            );
-        }
+        door.controller.readers.insert(
+            info.id,
+            ReaderSlot {
+                info: info.clone(),
+                repeat_window: reader.repeat_window,
+                feedback: feedback_tx,
+            },
+        );
+        let io = ReaderIo {
+            output: ReaderOutput::new(info.id, door.events.0.clone(), Arc::new(status_tx)),
+            feedback: feedback_rx,
+            shutdown: readers_stop.clone(),
+        };
         let simulated = match &reader.kind {
             ReaderKind::Simulated => {
-                output.set_status(ReaderStatus::Online);
-                drop(feedback_rx);
-                Some(output)
+                io.output.set_status(ReaderStatus::Online);
+                Some(io.output)
             }
             ReaderKind::Pcsc { pattern } => {
-                let io = ReaderIo {
-                    output,
-                    feedback: feedback_rx,
-                    shutdown: readers_stop.clone(),
-                };
                 reader_threads.push(pcsc::spawn(reader.name.clone(), pattern.clone(), io)?);
                 None
             }
             ReaderKind::Serial(serial_config) => {
-                let io = ReaderIo {
-                    output,
-                    feedback: feedback_rx,
-                    shutdown: readers_stop.clone(),
-                };
                 tasks.spawn(serial::run(serial_config.clone(), io));
                 None
             }
@@ -170,15 +140,19 @@ pub async fn run(
             simulated,
         });
     }
-    // The readers hold the only senders now, so a controller ends when its readers do.
-    drop(door_inputs);
 
     // Controllers stop after the API and the readers, so a door is locked last of all.
     let doors_stop = CancellationToken::new();
-    drop(door_events);
-    for (controller, rx, inputs) in controllers {
-        let stop = doors_stop.clone();
-        tasks.spawn(async move { controller.run(rx, inputs, stop).await });
+    let mut door_handles = Vec::new();
+    for door in doors {
+        door_handles.push(door.handle);
+        let (controller, events, inputs, stop) = (
+            door.controller,
+            door.events.1,
+            door.inputs.1,
+            doors_stop.clone(),
+        );
+        tasks.spawn(async move { controller.run(events, inputs, stop).await });
     }
 
     let state = AppState {
@@ -232,6 +206,46 @@ pub async fn run(
     let _ = std::fs::remove_file(config.data_dir.join(API_ADDR_FILE));
     tracing::info!("lawang stopped: doors locked, register flushed");
     served.context("the API server failed")
+}
+
+/// A door's controller and channels, before its task starts.
+struct DoorParts {
+    controller: DoorController,
+    handle: DoorHandle,
+    events: (mpsc::Sender<ReaderMessage>, mpsc::Receiver<ReaderMessage>),
+    inputs: (mpsc::Sender<DoorInput>, mpsc::Receiver<DoorInput>),
+}
+
+impl DoorParts {
+    fn new(
+        door: &DoorConfig,
+        id: DoorId,
+        access: Arc<AccessList>,
+        register: RegisterWriter,
+    ) -> anyhow::Result<Self> {
+        let (status, status_rx) = watch::channel(DoorStatus::new(Utc::now()));
+        Ok(DoorParts {
+            controller: DoorController {
+                id,
+                name: door.name.clone(),
+                unlock_for: door.unlock,
+                held_open_after: door.held_open,
+                actuator: actuator::build(door)?,
+                access,
+                register,
+                readers: HashMap::new(),
+                status,
+            },
+            handle: DoorHandle {
+                id,
+                name: door.name.clone(),
+                unlock_seconds: door.unlock.as_secs(),
+                status: status_rx,
+            },
+            events: mpsc::channel(DOOR_QUEUE),
+            inputs: mpsc::channel(DOOR_QUEUE),
+        })
+    }
 }
 
 /// Passes a reader's online/offline changes to its door, which raises or clears the alarm.
