@@ -4,6 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use super::gpio::{GpioActuator, GpioError};
 use crate::config::{ActuatorConfig, DoorConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -35,6 +36,8 @@ pub enum ActuatorError {
     Timeout { program: String },
     #[error("actuator kind {0:?} is not supported by this build")]
     Unsupported(&'static str),
+    #[error(transparent)]
+    Gpio(#[from] GpioError),
 }
 
 pub type ActuatorFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ActuatorError>> + Send + 'a>>;
@@ -56,6 +59,17 @@ pub fn build(door: &DoorConfig) -> Result<Box<dyn Actuator>, ActuatorError> {
             unlock: unlock.clone(),
             lock: lock.clone(),
         }),
+        ActuatorConfig::Gpio {
+            chip,
+            line,
+            active_low,
+        } => Box::new(GpioActuator::open(
+            &door.name,
+            chip,
+            *line,
+            *active_low,
+            door.fail,
+        )?),
         other => return Err(ActuatorError::Unsupported(other.kind())),
     })
 }

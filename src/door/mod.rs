@@ -7,6 +7,7 @@
 //! unlocked for a granted tap whose register line is already on disk.
 
 pub mod actuator;
+pub mod gpio;
 
 use std::collections::HashMap;
 use std::sync::Arc;
