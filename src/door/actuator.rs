@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use super::gpio::{GpioActuator, GpioError};
+use super::serial_relay::{RelayError, SerialRelay};
 use crate::config::{ActuatorConfig, DoorConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -38,6 +39,8 @@ pub enum ActuatorError {
     Unsupported(&'static str),
     #[error(transparent)]
     Gpio(#[from] GpioError),
+    #[error(transparent)]
+    Relay(#[from] RelayError),
 }
 
 pub type ActuatorFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ActuatorError>> + Send + 'a>>;
@@ -70,7 +73,12 @@ pub fn build(door: &DoorConfig) -> Result<Box<dyn Actuator>, ActuatorError> {
             *active_low,
             door.fail,
         )?),
-        other => return Err(ActuatorError::Unsupported(other.kind())),
+        ActuatorConfig::SerialRelay {
+            path,
+            baud,
+            unlock,
+            lock,
+        } => Box::new(SerialRelay::new(path, *baud, unlock, lock)?),
     })
 }
 

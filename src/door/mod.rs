@@ -8,6 +8,7 @@
 
 pub mod actuator;
 pub mod gpio;
+pub mod serial_relay;
 
 use std::collections::HashMap;
 use std::sync::Arc;
