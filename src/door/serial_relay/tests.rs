@@ -229,3 +229,52 @@ async fn a_write_that_cannot_finish_times_out() {
         "{took:?}"
     );
 }
+
+/// Every profile in `firmware-config/doors/` is a `[[door]]` block the daemon accepts, and
+/// the LCUS-1 one sends the bytes its protocol defines.
+#[test]
+fn door_profiles_parse_as_daemon_config() {
+    use crate::config::Config;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("firmware-config/doors");
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (config, _) = Config::parse(&text, &name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(config.doors.len(), 1, "{name}: one [[door]] per profile");
+        let door = &config.doors[0];
+        match (name.as_str(), &door.actuator) {
+            ("lcus-1-usb-relay.toml", ActuatorConfig::SerialRelay { unlock, lock, .. }) => {
+                assert_eq!(relay_bytes(unlock).unwrap(), [0xA0, 0x01, 0x01, 0xA2]);
+                assert_eq!(relay_bytes(lock).unwrap(), [0xA0, 0x01, 0x00, 0xA1]);
+            }
+            ("maglock-12v-fail-safe.toml", ActuatorConfig::Gpio { .. }) => {
+                assert_eq!(door.fail, FailMode::Safe, "{name}");
+            }
+            (_, ActuatorConfig::Gpio { .. }) => {
+                assert_eq!(door.fail, FailMode::Secure, "{name}");
+                let contact = door.contact.as_ref().expect("a door contact");
+                let button = door.exit_button.as_ref().expect("an exit button");
+                // Reed switch to ground, closed while shut: HIGH = open = active.
+                assert!(!contact.active_low, "{name}");
+                assert!(button.active_low, "{name}");
+            }
+            (_, other) => panic!("{name}: unexpected actuator {other:?}"),
+        }
+        seen.push(name);
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "gpio-relay-hat.toml",
+            "lcus-1-usb-relay.toml",
+            "maglock-12v-fail-safe.toml",
+            "strike-12v-fail-secure.toml",
+        ]
+    );
+}
