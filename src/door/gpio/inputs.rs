@@ -178,8 +178,8 @@ fn contact_state(active: bool) -> Contact {
 /// Requests the lines now, so a missing chip or a line held by another program is a
 /// start-up error, reads their levels, and starts a thread (named `door-in:<door>`) that
 /// first sends the contact's current state and then each change and each button press.
-/// The thread ends within [`POLL_SLICE`] of `shutdown` (plus at most one pending
-/// [`DEBOUNCE`]), or when the controller's receiver is gone. `Ok(None)`: no inputs
+/// The thread ends within [`POLL_SLICE`] of `shutdown` (no wait is longer, including
+/// waits for a full controller channel), or when the controller's receiver is gone. `Ok(None)`: no inputs
 /// configured.
 pub fn watch_inputs(
     door_name: &str,
