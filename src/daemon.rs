@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{self, AppState};
 use crate::config::{Config, DoorConfig, ReaderKind};
 use crate::decision::AccessList;
-use crate::door::{DoorController, DoorInput, DoorStatus, ReaderSlot, actuator};
+use crate::door::{DoorController, DoorInput, DoorStatus, ReaderSlot, actuator, gpio};
 use crate::model::{Actor, DoorId, ReaderId, Role};
 use crate::reader::{
     ReaderInfo, ReaderIo, ReaderMessage, ReaderOutput, ReaderStatus, pcsc, serial,
@@ -73,16 +73,26 @@ pub async fn run(
     // Cancelled on any return from here, so a failed start leaves no reader running.
     let readers_stop = CancellationToken::new();
     let _stop_readers = readers_stop.clone().drop_guard();
-    let mut reader_threads = Vec::new();
+    let mut io_threads = Vec::new();
 
     let mut doors = Vec::new();
     for door in &config.doors {
-        doors.push(DoorParts::new(
+        let parts = DoorParts::new(
             door,
             ids.doors[&door.name],
             db.access_list(),
             register.clone(),
-        )?);
+        )?;
+        // The door contact and exit button, where the door has them.
+        let inputs = gpio::watch_inputs(
+            &door.name,
+            door.contact.clone(),
+            door.exit_button.clone(),
+            parts.inputs.0.clone(),
+            readers_stop.clone(),
+        )?;
+        io_threads.extend(inputs);
+        doors.push(parts);
     }
     let mut reader_handles = Vec::new();
     for reader in &config.readers {
@@ -125,7 +135,7 @@ pub async fn run(
                 Some(io.output)
             }
             ReaderKind::Pcsc { pattern } => {
-                reader_threads.push(pcsc::spawn(reader.name.clone(), pattern.clone(), io)?);
+                io_threads.push(pcsc::spawn(reader.name.clone(), pattern.clone(), io)?);
                 None
             }
             ReaderKind::Serial(serial_config) => {
@@ -184,7 +194,7 @@ pub async fn run(
 
     readers_stop.cancel();
     let joined = tokio::task::spawn_blocking(move || {
-        for t in reader_threads {
+        for t in io_threads {
             if t.join().is_err() {
                 tracing::error!("a reader thread panicked");
             }

@@ -157,3 +157,48 @@ fn a_reader_that_goes_away_is_an_alarm_until_it_comes_back() {
         "reader_offline"
     );
 }
+
+#[test]
+fn a_serial_relay_strike_gets_its_bytes_for_a_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = PtyPair::new(dir.path());
+    let d = TestDaemon::start_with(&format!(
+        "[[door]]\nname = \"ruang-server\"\nunlock_seconds = 1\n\
+         actuator = {{ kind = \"serial-relay\", path = {:?}, unlock = \"A0 01 01 A2\", lock = \"A0 01 00 A1\" }}\n\
+         [[reader]]\nname = \"masuk\"\ndoor = \"ruang-server\"\ndirection = \"in\"\nkind = \"simulated\"\n",
+        relay.reader
+    ));
+    // Locked at start.
+    assert_eq!(
+        relay.read(4, Duration::from_secs(5)),
+        [0xA0, 0x01, 0x00, 0xA1]
+    );
+    grant(&d, "CAFE", "iso14443");
+    let t = d.post("/api/v1/readers/masuk/tap", &json!({ "uid": "CAFE" }));
+    assert_eq!(t.body["granted"], true, "{}", t.body);
+    // Unlocked, then locked again after unlock_seconds.
+    assert_eq!(
+        relay.read(8, Duration::from_secs(5)),
+        [0xA0, 0x01, 0x01, 0xA2, 0xA0, 0x01, 0x00, 0xA1]
+    );
+}
+
+#[test]
+fn a_door_whose_gpio_chip_is_missing_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("lawang.toml"),
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n[store]\ndata_dir = {:?}\n\
+             [[door]]\nname = \"ruang-server\"\nactuator = {{ kind = \"gpio\", chip = \"/dev/gpiochip-missing\", line = 17 }}\n",
+            dir.path().join("data")
+        ),
+    )
+    .unwrap();
+    let status = crate::common::daemon::spawn_serve(dir.path())
+        .wait()
+        .unwrap();
+    assert!(!status.success());
+    let log = crate::common::daemon::log(dir.path());
+    assert!(log.contains("/dev/gpiochip-missing"), "{log}");
+}

@@ -16,7 +16,7 @@ use crate::model::Direction;
 
 mod door;
 use crate::reader::frame::wiegand::WiegandOptions;
-pub use door::{ActuatorConfig, DoorConfig, DoorFile, FailMode, InputLine};
+pub use door::{ActuatorConfig, DoorConfig, DoorFile, FailMode, InputLine, relay_bytes};
 
 /// Where the configuration is looked for when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/lawang/lawang.toml";

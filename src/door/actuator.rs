@@ -4,6 +4,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use super::gpio::{GpioActuator, GpioError};
+use super::serial_relay::{RelayError, SerialRelay};
 use crate::config::{ActuatorConfig, DoorConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -35,6 +37,10 @@ pub enum ActuatorError {
     Timeout { program: String },
     #[error("actuator kind {0:?} is not supported by this build")]
     Unsupported(&'static str),
+    #[error(transparent)]
+    Gpio(#[from] GpioError),
+    #[error(transparent)]
+    Relay(#[from] RelayError),
 }
 
 pub type ActuatorFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ActuatorError>> + Send + 'a>>;
@@ -56,7 +62,23 @@ pub fn build(door: &DoorConfig) -> Result<Box<dyn Actuator>, ActuatorError> {
             unlock: unlock.clone(),
             lock: lock.clone(),
         }),
-        other => return Err(ActuatorError::Unsupported(other.kind())),
+        ActuatorConfig::Gpio {
+            chip,
+            line,
+            active_low,
+        } => Box::new(GpioActuator::open(
+            &door.name,
+            chip,
+            *line,
+            *active_low,
+            door.fail,
+        )?),
+        ActuatorConfig::SerialRelay {
+            path,
+            baud,
+            unlock,
+            lock,
+        } => Box::new(SerialRelay::new(path, *baud, unlock, lock)?),
     })
 }
 

@@ -8,6 +8,8 @@
 
 pub mod actuator;
 mod controller;
+pub mod gpio;
+pub mod serial_relay;
 pub mod state;
 
 use chrono::{DateTime, Utc};

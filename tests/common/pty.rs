@@ -47,6 +47,29 @@ impl PtyPair {
     }
 }
 
+impl PtyPair {
+    /// Reads what the daemon wrote to its end until `want` bytes arrived or `limit` passed.
+    pub fn read(&self, want: usize, limit: Duration) -> Vec<u8> {
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&self.feeder)
+            .unwrap();
+        let deadline = Instant::now() + limit;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 256];
+        while got.len() < want && Instant::now() < deadline {
+            match f.read(&mut buf) {
+                Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+                _ => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+        got
+    }
+}
+
 impl Drop for PtyPair {
     fn drop(&mut self) {
         let _ = self.child.kill();
