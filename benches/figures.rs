@@ -184,10 +184,12 @@ fn pipeline(taps: usize, fsync: bool) {
         };
         let (tx, rx) = mpsc::channel(64);
         let (feedback, _fb) = mpsc::channel(taps + 8);
+        let (status_tx, mut status) = watch::channel(DoorStatus::new(Utc::now()));
         let controller = DoorController {
             id: 1,
             name: "bench".into(),
-            unlock_for: Duration::from_secs(5),
+            // Short, so every tap finds the door locked again and really moves the strike.
+            unlock_for: Duration::from_millis(1),
             held_open_after: Duration::from_secs(30),
             actuator: Box::new(Stamp(stamps.clone())),
             access: Arc::new(AccessList::new(snap)),
@@ -200,7 +202,7 @@ fn pipeline(taps: usize, fsync: bool) {
                     feedback,
                 },
             )]),
-            status: watch::channel(DoorStatus::new(Utc::now())).0,
+            status: status_tx,
         };
         let stop = CancellationToken::new();
         let (_inputs, inputs_rx) = mpsc::channel(1);
@@ -208,14 +210,24 @@ fn pipeline(taps: usize, fsync: bool) {
         let output = ReaderOutput::new(1, tx, Arc::new(watch::channel(ReaderStatus::Online).0));
         let mut latencies = Vec::with_capacity(taps);
         for _ in 0..taps {
+            status
+                .wait_for(|s| s.strike == Strike::Locked)
+                .await
+                .unwrap();
+            let before = stamps.lock().unwrap().len();
             let (reply, done) = oneshot::channel();
             let start = Instant::now();
             output
                 .send(ReaderEvent::Card(card(424_242)), Some(reply))
                 .await;
             done.await.unwrap();
-            let unlocked = *stamps.lock().unwrap().last().unwrap();
-            latencies.push(unlocked - start);
+            let stamps = stamps.lock().unwrap();
+            assert_eq!(
+                stamps.len(),
+                before + 1,
+                "every tap must unlock the strike once"
+            );
+            latencies.push(stamps[before] - start);
         }
         stop.cancel();
         task.await.unwrap();
