@@ -203,7 +203,9 @@ fn controller(
     DoorController {
         id: reader.door,
         name: "server room".into(),
-        unlock_for: Duration::from_secs(5),
+        // Short, so each tap (2–10 ms apart) finds the door locked and really moves the strike.
+        unlock_for: Duration::from_millis(1),
+        held_open_after: Duration::from_secs(30),
         actuator: Box::new(actuator),
         access: Arc::new(access),
         register,
@@ -215,12 +217,7 @@ fn controller(
                 feedback,
             },
         )]),
-        status: watch::channel(DoorStatus {
-            strike: Strike::Locked,
-            since: Utc::now(),
-            fault: None,
-        })
-        .0,
+        status: watch::channel(DoorStatus::new(Utc::now())).0,
     }
 }
 
@@ -282,7 +279,8 @@ impl Door {
         let (stamps, unlocked) = std_mpsc::channel();
         let door = controller(info, feedback, access_list(cards), register, Stamp(stamps));
         let stop = CancellationToken::new();
-        let task = rt.spawn(door.run(events_rx, stop.clone()));
+        let (_inputs, inputs_rx) = mpsc::channel(1);
+        let task = rt.spawn(door.run(events_rx, inputs_rx, stop.clone()));
         let (status, status_rx) = watch::channel(ReaderStatus::Offline {
             detail: "not started".into(),
         });
@@ -374,8 +372,7 @@ fn serial(taps: u32) -> Vec<Duration> {
     door.spawn_driver(lawang::reader::serial::run(config, io));
     door.wait_online(Duration::from_secs(5));
     // Held open for the whole run, so a tap's write is one write(2) and nothing after it.
-    // The path is where `PtyPair::new` links socat's other end.
-    let feeder_path = dir.path().join("feeder-tty");
+    let feeder_path = pair.feeder().to_path_buf();
     let mut feeder = std::fs::OpenOptions::new()
         .write(true)
         .open(&feeder_path)

@@ -38,6 +38,12 @@ impl PtyPair {
         }
     }
 
+    /// The end the test writes to (the reader's side is `reader`).
+    #[allow(dead_code)] // used by the reader bench, not by every test binary
+    pub fn feeder(&self) -> &Path {
+        &self.feeder
+    }
+
     pub fn write(&self, bytes: &[u8]) {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
