@@ -30,3 +30,5 @@ pub mod register;
 pub mod report;
 pub mod schedule;
 pub mod store;
+#[cfg(test)]
+mod testing;

@@ -85,10 +85,8 @@ fn a_card_on_a_pcsc_reader_opens_the_door() {
     unknown.remove();
 }
 
-#[test]
-fn an_rdm6300_frame_on_a_serial_reader_opens_the_door() {
-    let dir = tempfile::tempdir().unwrap();
-    let pty = PtyPair::new(dir.path());
+/// A daemon with one RDM6300 exit reader on `pty`, once that reader is online.
+fn rdm6300_daemon(pty: &PtyPair) -> TestDaemon {
     let d = TestDaemon::start_with(&format!(
         "{DOOR}\n[[reader]]\nname = \"keluar\"\ndoor = \"ruang-server\"\ndirection = \"out\"\nkind = \"serial\"\npath = {:?}\nprotocol = \"rdm6300\"\n",
         pty.reader
@@ -98,6 +96,14 @@ fn an_rdm6300_frame_on_a_serial_reader_opens_the_door() {
         Duration::from_secs(10),
         || d.get("/api/v1/readers").body[0]["status"]["state"] == "online",
     );
+    d
+}
+
+#[test]
+fn an_rdm6300_frame_on_a_serial_reader_opens_the_door() {
+    let dir = tempfile::tempdir().unwrap();
+    let pty = PtyPair::new(dir.path());
+    let d = rdm6300_daemon(&pty);
     grant(&d, "0A1B2C3D4E", "em4100");
     // Noise, then the frame repeated as a held tag repeats it: one register line.
     let frame = rdm6300_frame([0x0A, 0x1B, 0x2C, 0x3D, 0x4E]);
@@ -126,15 +132,7 @@ fn an_rdm6300_frame_on_a_serial_reader_opens_the_door() {
 fn a_reader_that_goes_away_is_an_alarm_until_it_comes_back() {
     let dir = tempfile::tempdir().unwrap();
     let pty = PtyPair::new(dir.path());
-    let d = TestDaemon::start_with(&format!(
-        "{DOOR}\n[[reader]]\nname = \"keluar\"\ndoor = \"ruang-server\"\ndirection = \"out\"\nkind = \"serial\"\npath = {:?}\nprotocol = \"rdm6300\"\n",
-        pty.reader
-    ));
-    eventually(
-        "the serial reader comes online",
-        Duration::from_secs(10),
-        || d.get("/api/v1/readers").body[0]["status"]["state"] == "online",
-    );
+    let d = rdm6300_daemon(&pty);
     let reader_path = pty.reader.clone();
     drop(pty); // unplugged
     eventually("healthz shows the alarm", Duration::from_secs(10), || {

@@ -222,6 +222,12 @@ async fn events(rig: &Rig, want: usize) -> Vec<(String, String)> {
     panic!("the register never reached {want} lines");
 }
 
+async fn send(rig: &Rig, inputs: &[DoorInput]) {
+    for i in inputs {
+        rig.inputs.send(i.clone()).await.unwrap();
+    }
+}
+
 async fn settle(rig: &Rig, check: impl Fn(&DoorStatus) -> bool) {
     let mut status = rig.status.clone();
     tokio::time::timeout(Duration::from_secs(5), status.wait_for(|s| check(s)))
@@ -233,7 +239,7 @@ async fn settle(rig: &Rig, check: impl Fn(&DoorStatus) -> bool) {
 #[tokio::test]
 async fn the_exit_button_opens_and_is_recorded() {
     let rig = rig(Duration::ZERO);
-    rig.inputs.send(DoorInput::ExitButton).await.unwrap();
+    send(&rig, &[DoorInput::ExitButton]).await;
     settle(&rig, |s| s.strike == Strike::Unlocked).await;
     assert_eq!(
         events(&rig, 1).await,
@@ -244,23 +250,14 @@ async fn the_exit_button_opens_and_is_recorded() {
 #[tokio::test]
 async fn a_forced_door_raises_an_alarm_until_it_closes() {
     let rig = rig(Duration::ZERO);
-    rig.inputs
-        .send(DoorInput::Contact(Contact::Closed))
-        .await
-        .unwrap();
-    rig.inputs
-        .send(DoorInput::Contact(Contact::Open))
-        .await
-        .unwrap();
+    send(&rig, &[DoorInput::Contact(Contact::Closed)]).await;
+    send(&rig, &[DoorInput::Contact(Contact::Open)]).await;
     settle(&rig, |s| {
         s.alarms.iter().any(|a| a.alarm == Alarm::DoorForced)
     })
     .await;
     assert_eq!(rig.status.borrow().contact, Some(Contact::Open));
-    rig.inputs
-        .send(DoorInput::Contact(Contact::Closed))
-        .await
-        .unwrap();
+    send(&rig, &[DoorInput::Contact(Contact::Closed)]).await;
     settle(&rig, |s| s.alarms.is_empty()).await;
     assert_eq!(
         events(&rig, 2).await,
@@ -282,33 +279,36 @@ async fn a_reader_going_offline_is_an_alarm_naming_the_reader() {
     let offline = ReaderStatus::Offline {
         detail: "unplugged".into(),
     };
-    rig.inputs
-        .send(DoorInput::ReaderStatus {
+    send(
+        &rig,
+        &[DoorInput::ReaderStatus {
             reader: READER,
             status: offline.clone(),
-        })
-        .await
-        .unwrap();
-    rig.inputs
-        .send(DoorInput::ReaderStatus {
+        }],
+    )
+    .await;
+    send(
+        &rig,
+        &[DoorInput::ReaderStatus {
             reader: READER,
             status: offline,
-        })
-        .await
-        .unwrap();
+        }],
+    )
+    .await;
     settle(&rig, |s| {
         s.alarms
             .iter()
             .any(|a| a.reader.as_deref() == Some("masuk"))
     })
     .await;
-    rig.inputs
-        .send(DoorInput::ReaderStatus {
+    send(
+        &rig,
+        &[DoorInput::ReaderStatus {
             reader: READER,
             status: ReaderStatus::Online,
-        })
-        .await
-        .unwrap();
+        }],
+    )
+    .await;
     settle(&rig, |s| s.alarms.is_empty()).await;
     assert_eq!(
         events(&rig, 2).await,
@@ -323,19 +323,10 @@ async fn a_reader_going_offline_is_an_alarm_naming_the_reader() {
 #[tokio::test]
 async fn closing_the_door_after_entry_relocks_before_the_timer() {
     let rig = rig(Duration::ZERO);
-    rig.inputs
-        .send(DoorInput::Contact(Contact::Closed))
-        .await
-        .unwrap();
+    send(&rig, &[DoorInput::Contact(Contact::Closed)]).await;
     tap(&rig, "C0FFEE").await;
-    rig.inputs
-        .send(DoorInput::Contact(Contact::Open))
-        .await
-        .unwrap();
-    rig.inputs
-        .send(DoorInput::Contact(Contact::Closed))
-        .await
-        .unwrap();
+    send(&rig, &[DoorInput::Contact(Contact::Open)]).await;
+    send(&rig, &[DoorInput::Contact(Contact::Closed)]).await;
     settle(&rig, |s| {
         s.strike == Strike::Locked && s.contact == Some(Contact::Closed)
     })

@@ -1,13 +1,12 @@
 //! The relay actuator on real pseudo-terminals: `socat` links two ptys, the actuator opens
 //! one end as the relay's tty and the test reads what arrives on the other.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
-use tokio::process::{Child, Command};
-use tokio::time::{Instant, sleep, timeout};
-use tokio_serial::{SerialPortBuilderExt, SerialStream};
+use tokio::time::timeout;
+use tokio_serial::SerialStream;
 
 use super::*;
 use crate::config::{ActuatorConfig, DoorConfig, FailMode};
@@ -16,75 +15,11 @@ use crate::door::actuator::build;
 const LCUS1_ON: &str = "A0 01 01 A2";
 const LCUS1_OFF: &str = "A0 01 00 A1";
 
-/// A socat pair of linked ptys: `relay` for the actuator, `board` for the test.
-struct Pty {
-    relay: PathBuf,
-    board: PathBuf,
-    socat: Child,
-}
+type Pty = crate::testing::SocatPty;
 
-impl Pty {
-    async fn start(dir: &Path) -> Pty {
-        let relay = dir.join("relay");
-        let board = dir.join("board");
-        let spawned = Command::new("socat")
-            .args(["-d", "-d"])
-            .arg(format!("pty,raw,echo=0,link={}", relay.display()))
-            .arg(format!("pty,raw,echo=0,link={}", board.display()))
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn();
-        let socat = match spawned {
-            Ok(child) => child,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-                "`socat` is not installed, and the serial relay tests need it to make \
-                 pseudo-terminals: install the Debian package `socat` \
-                 (`apt-get install -y socat`)"
-            ),
-            Err(e) => panic!("cannot start socat: {e}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !(relay.exists() && board.exists()) {
-            assert!(
-                Instant::now() < deadline,
-                "socat did not create {} and {} within 5 s",
-                relay.display(),
-                board.display()
-            );
-            sleep(Duration::from_millis(10)).await;
-        }
-        Pty {
-            relay,
-            board,
-            socat,
-        }
-    }
-
-    /// The test's end, playing the relay board.
-    fn open_board(&self) -> SerialStream {
-        tokio_serial::new(self.board.to_string_lossy(), 9600)
-            .open_native_async()
-            .unwrap()
-    }
-
-    /// Unplugs the relay: SIGTERM lets socat remove its links, as udev removes the
-    /// `/dev/lawang-relay` link of an adapter that was pulled.
-    async fn unplug(mut self) {
-        let pid = self.socat.id().expect("socat is running") as libc::pid_t;
-        // SAFETY: signalling our own child process by its id.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-        timeout(Duration::from_secs(5), self.socat.wait())
-            .await
-            .expect("socat exits on SIGTERM")
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while self.relay.exists() || self.board.exists() {
-            assert!(Instant::now() < deadline, "socat left its links behind");
-            sleep(Duration::from_millis(10)).await;
-        }
-    }
+/// `device` (relay) for the code under test, `other` (board) for the test.
+async fn linked_ptys(dir: &Path) -> Pty {
+    Pty::start(dir, "relay", "board").await
 }
 
 /// Reads exactly `n` bytes from the board end, or fails after 2 s.
@@ -104,9 +39,9 @@ fn lcus1(path: &Path) -> SerialRelay {
 #[tokio::test]
 async fn unlock_and_lock_send_exactly_the_configured_bytes() {
     let dir = tempfile::tempdir().unwrap();
-    let pty = Pty::start(dir.path()).await;
-    let mut board = pty.open_board();
-    let relay = lcus1(&pty.relay);
+    let pty = linked_ptys(dir.path()).await;
+    let mut board = pty.open_other(9600);
+    let relay = lcus1(&pty.device);
 
     relay.set(Strike::Unlocked).await.unwrap();
     assert_eq!(received(&mut board, 4).await, [0xA0, 0x01, 0x01, 0xA2]);
@@ -120,16 +55,16 @@ async fn unlock_and_lock_send_exactly_the_configured_bytes() {
 #[tokio::test]
 async fn a_replugged_relay_obeys_the_next_command() {
     let dir = tempfile::tempdir().unwrap();
-    let pty = Pty::start(dir.path()).await;
-    let mut board = pty.open_board();
-    let relay = lcus1(&pty.relay);
+    let pty = linked_ptys(dir.path()).await;
+    let mut board = pty.open_other(9600);
+    let relay = lcus1(&pty.device);
     relay.set(Strike::Locked).await.unwrap();
     assert_eq!(received(&mut board, 4).await, [0xA0, 0x01, 0x00, 0xA1]);
     drop(board);
 
     pty.unplug().await;
-    let pty = Pty::start(dir.path()).await;
-    let mut board = pty.open_board();
+    let pty = linked_ptys(dir.path()).await;
+    let mut board = pty.open_other(9600);
 
     // The port it holds is dead; the same command reopens the path and gets through.
     relay.set(Strike::Unlocked).await.unwrap();
@@ -141,10 +76,10 @@ async fn a_replugged_relay_obeys_the_next_command() {
 #[tokio::test]
 async fn an_unplugged_relay_fails_each_command_until_it_is_back() {
     let dir = tempfile::tempdir().unwrap();
-    let pty = Pty::start(dir.path()).await;
-    let relay = lcus1(&pty.relay);
-    let path = pty.relay.clone();
-    let board = pty.open_board();
+    let pty = linked_ptys(dir.path()).await;
+    let relay = lcus1(&pty.device);
+    let path = pty.device.clone();
+    let board = pty.open_other(9600);
     relay.set(Strike::Locked).await.unwrap();
     drop(board);
     pty.unplug().await;
@@ -157,8 +92,8 @@ async fn an_unplugged_relay_fails_each_command_until_it_is_back() {
         );
     }
 
-    let pty = Pty::start(dir.path()).await;
-    let mut board = pty.open_board();
+    let pty = linked_ptys(dir.path()).await;
+    let mut board = pty.open_other(9600);
     relay.set(Strike::Locked).await.unwrap();
     assert_eq!(received(&mut board, 4).await, [0xA0, 0x01, 0x00, 0xA1]);
 }

@@ -1,16 +1,15 @@
 //! The driver on real pseudo-terminals: `socat` links two ptys, the driver opens one end
 //! and the test plays the device on the other.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, timeout};
-use tokio_serial::{SerialPortBuilderExt, SerialStream};
+use tokio_serial::SerialStream;
 use tokio_util::sync::CancellationToken;
 
 use super::run;
@@ -23,74 +22,11 @@ use crate::reader::frame::wiegand::{
 };
 use crate::reader::{ReaderEvent, ReaderIo, ReaderMessage, ReaderOutput, ReaderStatus};
 
-/// A socat pair of linked ptys: `reader` for the driver, `feeder` for the test.
-struct Pty {
-    reader: PathBuf,
-    feeder: PathBuf,
-    socat: Child,
-}
+type Pty = crate::testing::SocatPty;
 
-impl Pty {
-    async fn start(dir: &Path) -> Pty {
-        let reader = dir.join("reader");
-        let feeder = dir.join("feeder");
-        let spawned = Command::new("socat")
-            .arg("-d")
-            .arg("-d")
-            .arg(format!("pty,raw,echo=0,link={}", reader.display()))
-            .arg(format!("pty,raw,echo=0,link={}", feeder.display()))
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn();
-        let socat = match spawned {
-            Ok(child) => child,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-                "`socat` is not installed, and the serial reader tests need it to make \
-                 pseudo-terminals: run the project's test-dependency installer (it installs \
-                 the Debian package `socat`; by hand: `apt-get install -y socat`)"
-            ),
-            Err(e) => panic!("cannot start socat: {e}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !(reader.exists() && feeder.exists()) {
-            assert!(
-                Instant::now() < deadline,
-                "socat did not create {} and {} within 5 s",
-                reader.display(),
-                feeder.display()
-            );
-            sleep(Duration::from_millis(10)).await;
-        }
-        Pty {
-            reader,
-            feeder,
-            socat,
-        }
-    }
-
-    /// Unplugs the device: SIGTERM lets socat remove its links, as udev removes a
-    /// `/dev/ttyUSB0` whose adapter was pulled.
-    async fn unplug(mut self) {
-        let pid = self.socat.id().expect("socat is running");
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success());
-        timeout(Duration::from_secs(5), self.socat.wait())
-            .await
-            .expect("socat exits on SIGTERM")
-            .expect("wait for socat");
-        assert!(!self.reader.exists(), "socat removed its link");
-    }
-
-    fn open_feeder(&self) -> SerialStream {
-        tokio_serial::new(self.feeder.to_string_lossy(), 115_200)
-            .open_native_async()
-            .expect("open the feeder end")
-    }
+/// `device` (reader) for the code under test, `other` (feeder) for the test.
+async fn linked_ptys(dir: &Path) -> Pty {
+    Pty::start(dir, "reader", "feeder").await
 }
 
 /// The status before the driver reports anything.
@@ -212,10 +148,10 @@ fn cred(tech: Technology, hex: &str) -> Credential {
 #[tokio::test]
 async fn rdm6300_frames_noise_split_frames_and_bad_checksums() {
     let dir = tempfile::tempdir().unwrap();
-    let pty = Pty::start(dir.path()).await;
-    let mut driver = Driver::start(&pty.reader, SerialProtocol::Rdm6300);
+    let pty = linked_ptys(dir.path()).await;
+    let mut driver = Driver::start(&pty.device, SerialProtocol::Rdm6300);
     driver.online().await;
-    let mut feeder = pty.open_feeder();
+    let mut feeder = pty.open_other(115200);
 
     let mut input = b"\xff\x00noise\x03".to_vec();
     input.extend(rdm6300::encode([0x0F, 0x00, 0x27, 0x6A, 0x4B]));
@@ -239,16 +175,16 @@ async fn rdm6300_frames_noise_split_frames_and_bad_checksums() {
 #[tokio::test]
 async fn wiegand_lines_with_noise_parity_errors_and_split_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let pty = Pty::start(dir.path()).await;
+    let pty = linked_ptys(dir.path()).await;
     let options = WiegandOptions {
         bits: WiegandBits::W26,
         content: WiegandContent::Frame,
         encoding: WiegandEncoding::Decimal,
         prefix: "W26:".into(),
     };
-    let mut driver = Driver::start(&pty.reader, SerialProtocol::WiegandAscii(options));
+    let mut driver = Driver::start(&pty.device, SerialProtocol::WiegandAscii(options));
     driver.online().await;
-    let mut feeder = pty.open_feeder();
+    let mut feeder = pty.open_other(115200);
 
     let good = format!("W26:{}\r\n", encode_frame(WiegandBits::W26, 0x7BB26E));
     let parity_error = format!("W26:{}\r\n", encode_frame(WiegandBits::W26, 0x7BB26E) ^ 1);
@@ -267,10 +203,10 @@ async fn wiegand_lines_with_noise_parity_errors_and_split_writes() {
 #[tokio::test]
 async fn hex_lines_carry_the_configured_technology() {
     let dir = tempfile::tempdir().unwrap();
-    let pty = Pty::start(dir.path()).await;
-    let mut driver = Driver::start(&pty.reader, SerialProtocol::Line(Technology::Iso15693));
+    let pty = linked_ptys(dir.path()).await;
+    let mut driver = Driver::start(&pty.device, SerialProtocol::Line(Technology::Iso15693));
     driver.online().await;
-    let mut feeder = pty.open_feeder();
+    let mut feeder = pty.open_other(115200);
 
     write_slowly(
         &mut feeder,
@@ -356,11 +292,11 @@ async fn fake_pn532(
 #[tokio::test]
 async fn pn532_is_initialised_polled_and_reinitialised_after_silence() {
     let dir = tempfile::tempdir().unwrap();
-    let pty = Pty::start(dir.path()).await;
+    let pty = linked_ptys(dir.path()).await;
     let (polls, polls_rx) = mpsc::unbounded_channel();
     let (seen_tx, mut seen) = mpsc::unbounded_channel();
-    let fake = tokio::spawn(fake_pn532(pty.open_feeder(), polls_rx, seen_tx));
-    let mut driver = Driver::start(&pty.reader, SerialProtocol::Pn532);
+    let fake = tokio::spawn(fake_pn532(pty.open_other(115200), polls_rx, seen_tx));
+    let mut driver = Driver::start(&pty.device, SerialProtocol::Pn532);
     driver.online().await;
     assert_eq!(
         seen.recv().await,
@@ -410,9 +346,9 @@ async fn pn532_is_initialised_polled_and_reinitialised_after_silence() {
 #[tokio::test]
 async fn pn532_that_never_answers_is_offline() {
     let dir = tempfile::tempdir().unwrap();
-    let pty = Pty::start(dir.path()).await;
-    let _feeder = pty.open_feeder();
-    let mut driver = Driver::start(&pty.reader, SerialProtocol::Pn532);
+    let pty = linked_ptys(dir.path()).await;
+    let _feeder = pty.open_other(115200);
+    let mut driver = Driver::start(&pty.device, SerialProtocol::Pn532);
     let detail = driver.offline().await;
     assert!(
         detail.contains("did not answer SAMConfiguration"),
@@ -429,9 +365,9 @@ async fn unplugged_reader_goes_offline_and_reads_again_within_2s_of_replug() {
     let detail = driver.offline().await;
     assert!(detail.contains("cannot open"), "{detail}");
 
-    let pty = Pty::start(dir.path()).await;
+    let pty = linked_ptys(dir.path()).await;
     driver.online().await;
-    let mut feeder = pty.open_feeder();
+    let mut feeder = pty.open_other(115200);
     write_slowly(&mut feeder, &[&rdm6300::encode([1, 1, 1, 1, 1])]).await;
     assert_eq!(driver.card().await, cred(Technology::Em4100, "0101010101"));
 
@@ -442,14 +378,14 @@ async fn unplugged_reader_goes_offline_and_reads_again_within_2s_of_replug() {
     // Stay unplugged long enough for the backoff to reach its cap.
     sleep(Duration::from_secs(4)).await;
 
-    let pty = Pty::start(dir.path()).await;
+    let pty = linked_ptys(dir.path()).await;
     let back = Instant::now();
     driver
         .wait_status("online again", Duration::from_secs(2), |s| {
             *s == ReaderStatus::Online
         })
         .await;
-    let mut feeder = pty.open_feeder();
+    let mut feeder = pty.open_other(115200);
     write_slowly(&mut feeder, &[&rdm6300::encode([2, 2, 2, 2, 2])]).await;
     assert_eq!(driver.card().await, cred(Technology::Em4100, "0202020202"));
     assert!(
