@@ -362,6 +362,11 @@ fn print(v: Value) -> anyhow::Result<()> {
 }
 
 fn token(cmd: TokenCmd, config: &Config) -> anyhow::Result<()> {
+    // Works before the first `serve` too: the schema is created, and the daemon then sees a
+    // token exists and writes no initial one.
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+        .create(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let db = Db::open(&config.data_dir.join(store::DB_FILE), config.timezone)
         .with_context(|| format!("cannot open the database in {}", config.data_dir.display()))?;
     let actor = Actor {

@@ -82,7 +82,10 @@ pub fn lock_data_dir(dir: &Path) -> Result<DataDirLock> {
         path: dir.to_path_buf(),
         source,
     };
-    std::fs::create_dir_all(dir).map_err(io)?;
+    // Personal data and token hashes live here: only the service user may read them.
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+        .create(dir)
+        .map_err(io)?;
     let file = File::options()
         .create(true)
         .truncate(false)
