@@ -78,6 +78,7 @@ fn snapshot(n: usize) -> Snapshot {
                 person_id: i as i64,
                 status: CredentialStatus::Active,
                 rights,
+                pin_hash: None,
             },
         );
     }
@@ -173,6 +174,7 @@ fn pipeline(taps: usize, fsync: bool) {
                     valid_until: Utc.with_ymd_and_hms(2099, 1, 1, 0, 0, 0).unwrap(),
                     schedule: None,
                 }]),
+                pin_hash: None,
             },
         );
         let info = ReaderInfo {
@@ -203,6 +205,9 @@ fn pipeline(taps: usize, fsync: bool) {
                 },
             )]),
             status: status_tx,
+            pin_rule: lawang::config::PinRule::Never,
+            pin_timeout: Duration::from_secs(10),
+            lockout: Arc::new(lawang::pin::Lockout::new(3, Duration::from_secs(900))),
         };
         let stop = CancellationToken::new();
         let (_inputs, inputs_rx) = mpsc::channel(1);

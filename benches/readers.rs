@@ -218,6 +218,9 @@ fn controller(
             },
         )]),
         status: watch::channel(DoorStatus::new(Utc::now())).0,
+        pin_rule: lawang::config::PinRule::Never,
+        pin_timeout: Duration::from_secs(10),
+        lockout: Arc::new(lawang::pin::Lockout::new(3, Duration::from_secs(900))),
     }
 }
 
@@ -237,6 +240,7 @@ fn access_list(cards: impl IntoIterator<Item = Credential>) -> AccessList {
             person_id: i,
             status: CredentialStatus::Active,
             rights: rights.clone(),
+            pin_hash: None,
         };
         snapshot.insert(card, entry);
     }

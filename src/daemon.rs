@@ -16,10 +16,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
-use crate::config::{Config, DoorConfig, ReaderKind};
+use crate::config::{Config, DoorConfig, PinConfig, ReaderKind};
 use crate::decision::AccessList;
 use crate::door::{DoorController, DoorInput, DoorStatus, ReaderSlot, actuator, gpio};
 use crate::model::{Actor, DoorId, ReaderId, Role};
+use crate::pin::Lockout;
 use crate::reader::{
     ReaderInfo, ReaderIo, ReaderMessage, ReaderOutput, ReaderStatus, pcsc, serial,
 };
@@ -75,10 +76,13 @@ pub async fn run(
     let _stop_readers = readers_stop.clone().drop_guard();
     let mut io_threads = Vec::new();
 
+    let lockout = Arc::new(Lockout::new(config.pin.attempts, config.pin.lockout));
     let mut doors = Vec::new();
     for door in &config.doors {
         let parts = DoorParts::new(
             door,
+            &config.pin,
+            lockout.clone(),
             ids.doors[&door.name],
             db.access_list(),
             register.clone(),
@@ -229,6 +233,8 @@ struct DoorParts {
 impl DoorParts {
     fn new(
         door: &DoorConfig,
+        pin: &PinConfig,
+        lockout: Arc<Lockout>,
         id: DoorId,
         access: Arc<AccessList>,
         register: RegisterWriter,
@@ -245,6 +251,9 @@ impl DoorParts {
                 register,
                 readers: HashMap::new(),
                 status,
+                pin_rule: door.pin.clone(),
+                pin_timeout: pin.timeout,
+                lockout,
             },
             handle: DoorHandle {
                 id,

@@ -20,6 +20,8 @@ pub struct Entry {
     pub status: CredentialStatus,
     /// The holder's rights; shared by all of the holder's cards.
     pub rights: Arc<[Right]>,
+    /// The holder's PIN hash, for card + PIN doors.
+    pub pin_hash: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -164,10 +166,20 @@ pub enum Reason {
     UnreadableCard,
     /// The register could not record the tap, so the door stayed locked.
     RegisterUnavailable,
+    /// Card + PIN door: the card is good, the PIN is still being typed (an interim answer,
+    /// never a register line).
+    PinRequired,
+    /// Card + PIN door: the holder has no PIN set.
+    PinNotSet,
+    WrongPin,
+    /// No PIN (ended with `#`) within `pin.timeout_seconds`, or the card was abandoned.
+    PinTimeout,
+    /// Too many wrong PINs; locked out for `pin.lockout_seconds`.
+    PinLocked,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 11] = [
+    pub const ALL: [Reason; 16] = [
         Reason::Granted,
         Reason::UnknownCredential,
         Reason::CredentialSuspended,
@@ -179,6 +191,11 @@ impl Reason {
         Reason::OutsideSchedule,
         Reason::UnreadableCard,
         Reason::RegisterUnavailable,
+        Reason::PinRequired,
+        Reason::PinNotSet,
+        Reason::WrongPin,
+        Reason::PinTimeout,
+        Reason::PinLocked,
     ];
 
     pub fn code(self) -> &'static str {
@@ -194,6 +211,11 @@ impl Reason {
             Reason::OutsideSchedule => "outside_schedule",
             Reason::UnreadableCard => "unreadable_card",
             Reason::RegisterUnavailable => "register_unavailable",
+            Reason::PinRequired => "pin_required",
+            Reason::PinNotSet => "pin_not_set",
+            Reason::WrongPin => "wrong_pin",
+            Reason::PinTimeout => "pin_timeout",
+            Reason::PinLocked => "pin_locked",
         }
     }
 
@@ -215,6 +237,11 @@ impl Reason {
             Reason::OutsideSchedule => "di luar jadwal akses",
             Reason::UnreadableCard => "kartu tidak terbaca",
             Reason::RegisterUnavailable => "register tidak dapat ditulis",
+            Reason::PinRequired => "menunggu PIN",
+            Reason::PinNotSet => "PIN belum diatur",
+            Reason::WrongPin => "PIN salah",
+            Reason::PinTimeout => "PIN tidak dimasukkan",
+            Reason::PinLocked => "PIN terkunci karena salah berulang kali",
         }
     }
 
@@ -231,6 +258,11 @@ impl Reason {
             Reason::OutsideSchedule => "outside schedule",
             Reason::UnreadableCard => "card could not be read",
             Reason::RegisterUnavailable => "register could not be written",
+            Reason::PinRequired => "waiting for PIN",
+            Reason::PinNotSet => "no PIN set",
+            Reason::WrongPin => "wrong PIN",
+            Reason::PinTimeout => "PIN not entered",
+            Reason::PinLocked => "locked out after wrong PINs",
         }
     }
 }

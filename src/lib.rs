@@ -25,6 +25,7 @@ pub mod daemon;
 pub mod decision;
 pub mod door;
 pub mod model;
+pub mod pin;
 pub mod reader;
 pub mod register;
 pub mod report;

@@ -45,7 +45,7 @@ impl RegisterLine {
             direction: Some(reader.direction),
             credential: match event {
                 ReaderEvent::Card(c) => Some(*c),
-                ReaderEvent::Unreadable(_) => None,
+                ReaderEvent::Unreadable(_) | ReaderEvent::Keypad(_) => None,
             },
             event: Event::Tap(decision),
         }

@@ -6,3 +6,4 @@ mod api;
 mod cli;
 mod hardware;
 mod pcsc;
+mod pin;

@@ -87,7 +87,8 @@ async fn list_readers(State(s): State<AppState>, _: Auth<ReadDevices>) -> Json<V
     Json(readers(&s))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+/// No `Debug`: it may carry a PIN.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TapRequest {
     /// Card UID in hex.
@@ -95,6 +96,9 @@ struct TapRequest {
     /// Defaults to `iso14443`.
     #[serde(default)]
     technology: Option<Technology>,
+    /// Typed on the reader's keypad after the card (card + PIN doors).
+    #[serde(default)]
+    pin: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -134,10 +138,15 @@ async fn tap(
     let credential = Credential::parse_hex(t.technology.unwrap_or(Technology::Iso14443), &t.uid)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let (reply, outcome) = oneshot::channel();
-    if !output
+    let mut sent = output
         .send(ReaderEvent::Card(credential), Some(reply))
-        .await
-    {
+        .await;
+    if let Some(pin) = t.pin {
+        sent &= output
+            .send(ReaderEvent::Keypad(format!("{pin}#")), None)
+            .await;
+    }
+    if !sent {
         return Err(ApiError::Unavailable("the daemon is shutting down".into()));
     }
     let outcome = outcome

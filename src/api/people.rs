@@ -20,6 +20,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_people, create_person))
         .routes(routes!(get_person, update_person))
+        .routes(routes!(set_pin))
         .routes(routes!(list_rights, create_right))
         .routes(routes!(remove_right))
         .routes(routes!(list_badges, issue_badge))
@@ -93,6 +94,29 @@ async fn update_person(
         s.db.write(move |tx| people::update(tx, id, &u, &actor, Utc::now()))
             .await?;
     Ok(Json(person))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SetPin {
+    /// 4–8 digits; `null` removes the PIN. Stored only as an argon2 hash, never shown.
+    pin: Option<String>,
+}
+
+/// Sets the PIN the holder types after the card on card + PIN doors.
+#[utoipa::path(post, path = "/people/{id}/pin", tag = "access list", params(("id" = i64, Path)),
+    request_body = SetPin,
+    responses((status = 204), (status = 400, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+async fn set_pin(
+    State(s): State<AppState>,
+    Auth(actor, _): Auth<ManageAccess>,
+    Path(id): Path<PersonId>,
+    ApiJson(b): ApiJson<SetPin>,
+) -> Result<StatusCode, ApiError> {
+    s.db.write(move |tx| people::set_pin(tx, id, b.pin.as_deref(), &actor, Utc::now()))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/people/{id}/rights", tag = "access list", params(("id" = i64, Path)),

@@ -63,6 +63,9 @@ impl Client {
         }
         let resp = req.send_json(body).map_err(|e| self.unreachable(e))?;
         let mut resp = check(resp)?;
+        if resp.status() == ureq::http::StatusCode::NO_CONTENT {
+            return Ok(Value::Null);
+        }
         resp.body_mut()
             .read_json()
             .context("the daemon sent an unreadable answer")

@@ -49,6 +49,9 @@ pub enum Command {
         uid: String,
         #[arg(long)]
         technology: Option<String>,
+        /// Also type this PIN on the reader's keypad (card + PIN doors).
+        #[arg(long)]
+        pin: Option<String>,
         #[command(flatten)]
         api: ApiArgs,
     },
@@ -119,6 +122,16 @@ pub enum PersonCmd {
         unit: Option<String>,
         #[arg(long)]
         contact: Option<String>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Set the PIN for card + PIN doors, read from standard input (never an argument:
+    /// arguments are visible to other users).
+    SetPin {
+        id: i64,
+        /// Remove the PIN instead.
+        #[arg(long)]
+        clear: bool,
         #[command(flatten)]
         api: ApiArgs,
     },
@@ -227,11 +240,12 @@ pub fn run(
             reader,
             uid,
             technology,
+            pin,
             api,
         } => {
             let r = client(api).post(
                 &format!("/api/v1/readers/{reader}/tap"),
-                &json!({ "uid": uid, "technology": technology }),
+                &json!({ "uid": uid, "technology": technology, "pin": pin }),
             )?;
             let granted = r["granted"].as_bool().unwrap_or(false);
             let person = r["person_id"]
@@ -255,6 +269,21 @@ pub fn run(
             "/api/v1/people",
             &json!({ "name": name, "id_number": id_number, "unit": unit, "contact": contact }),
         )?),
+        Command::Person(PersonCmd::SetPin { id, clear, api }) => {
+            let pin = if clear {
+                None
+            } else {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                Some(line.trim().to_owned())
+            };
+            client(api).post(&format!("/api/v1/people/{id}/pin"), &json!({ "pin": pin }))?;
+            println!(
+                "PIN {} for person {id}",
+                if clear { "removed" } else { "set" }
+            );
+            Ok(())
+        }
         Command::Person(PersonCmd::List { q, api }) => {
             let query: Vec<_> = q.map(|q| ("q", q)).into_iter().collect();
             print(client(api).get("/api/v1/people", &query)?)

@@ -7,6 +7,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::schedule::Schedule;
+
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DoorFile {
@@ -28,6 +30,40 @@ pub struct DoorFile {
     /// A door open longer than this after a legitimate opening raises "held open".
     #[serde(default = "default_held_open_seconds")]
     pub held_open_seconds: Spanned<u64>,
+    /// Card + PIN: `never` (default), `always`, or `schedule` (inside `pin_schedule`).
+    #[serde(default)]
+    pub pin: PinMode,
+    /// With `pin = "schedule"`: the weekly windows in which a PIN is required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_schedule: Option<Schedule>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PinMode {
+    #[default]
+    Never,
+    Always,
+    Schedule,
+}
+
+/// When a door asks for a PIN after the card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinRule {
+    Never,
+    Always,
+    /// Inside these windows (office-local time).
+    During(Schedule),
+}
+
+impl PinRule {
+    pub fn required(&self, local: chrono::NaiveDateTime) -> bool {
+        match self {
+            PinRule::Never => false,
+            PinRule::Always => true,
+            PinRule::During(s) => s.allows(local),
+        }
+    }
 }
 
 fn default_unlock_seconds() -> Spanned<u64> {
@@ -127,6 +163,7 @@ pub struct DoorConfig {
     pub contact: Option<InputLine>,
     pub exit_button: Option<InputLine>,
     pub held_open: Duration,
+    pub pin: PinRule,
 }
 
 /// Longest unlock a door may be configured for: a strike held open for minutes is a
@@ -170,6 +207,17 @@ pub(super) fn validate(d: &DoorFile) -> Result<DoorConfig, (Range<usize>, String
     {
         return bad("contact and exit_button cannot be the same line".into());
     }
+    let pin = match (d.pin, &d.pin_schedule) {
+        (PinMode::Never, None) => PinRule::Never,
+        (PinMode::Always, None) => PinRule::Always,
+        (PinMode::Schedule, Some(s)) => {
+            s.validate()
+                .map_err(|e| (d.name.span(), format!("door.pin_schedule: {e}")))?;
+            PinRule::During(s.clone())
+        }
+        (PinMode::Schedule, None) => return bad("pin = \"schedule\" needs a pin_schedule".into()),
+        (_, Some(_)) => return bad("pin_schedule applies only with pin = \"schedule\"".into()),
+    };
     Ok(DoorConfig {
         name: d.name.get_ref().clone(),
         unlock: Duration::from_secs(secs),
@@ -178,5 +226,6 @@ pub(super) fn validate(d: &DoorFile) -> Result<DoorConfig, (Range<usize>, String
         contact: d.contact.clone(),
         exit_button: d.exit_button.clone(),
         held_open: Duration::from_secs(held),
+        pin,
     })
 }

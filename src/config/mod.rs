@@ -16,7 +16,9 @@ use crate::model::Direction;
 
 mod door;
 use crate::reader::frame::wiegand::WiegandOptions;
-pub use door::{ActuatorConfig, DoorConfig, DoorFile, FailMode, InputLine, relay_bytes};
+pub use door::{
+    ActuatorConfig, DoorConfig, DoorFile, FailMode, InputLine, PinMode, PinRule, relay_bytes,
+};
 
 /// Where the configuration is looked for when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/lawang/lawang.toml";
@@ -49,6 +51,8 @@ pub struct ConfigFile {
     pub store: StoreFile,
     #[serde(default)]
     pub log: LogFile,
+    #[serde(default)]
+    pub pin: PinFile,
     #[serde(default, rename = "door")]
     pub doors: Vec<DoorFile>,
     #[serde(default, rename = "reader")]
@@ -97,6 +101,28 @@ impl Default for LogFile {
         LogFile {
             format: LogFormat::Text,
             level: "info".into(),
+        }
+    }
+}
+
+/// Card + PIN entry, for every door that asks for a PIN.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PinFile {
+    /// Seconds to finish typing the PIN (ended with `#`) after the card.
+    pub timeout_seconds: u64,
+    /// Wrong PINs in a row before the holder is locked out.
+    pub attempts: u32,
+    /// How long a lockout lasts.
+    pub lockout_seconds: u64,
+}
+
+impl Default for PinFile {
+    fn default() -> Self {
+        PinFile {
+            timeout_seconds: 10,
+            attempts: 3,
+            lockout_seconds: 900,
         }
     }
 }
@@ -154,8 +180,16 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub data_dir: PathBuf,
     pub log: LogConfig,
+    pub pin: PinConfig,
     pub doors: Vec<DoorConfig>,
     pub readers: Vec<ReaderConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PinConfig {
+    pub timeout: Duration,
+    pub attempts: u32,
+    pub lockout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -316,6 +350,7 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
             format: file.log.format,
             level: file.log.level.clone(),
         },
+        pin: validate_pin(&file.pin)?,
         doors,
         readers,
     })
@@ -418,6 +453,30 @@ fn reader_kind(r: &ReaderFile) -> Result<ReaderKind, Invalid> {
             format!("reader.kind {other:?} is not one of simulated, pcsc, serial"),
         )),
     }
+}
+
+fn validate_pin(p: &PinFile) -> Result<PinConfig, Invalid> {
+    let bad = |m: String| Err((0..0, m));
+    if !(1..=120).contains(&p.timeout_seconds) {
+        return bad(format!(
+            "pin.timeout_seconds must be 1 to 120, got {}",
+            p.timeout_seconds
+        ));
+    }
+    if !(1..=10).contains(&p.attempts) {
+        return bad(format!("pin.attempts must be 1 to 10, got {}", p.attempts));
+    }
+    if !(1..=86_400).contains(&p.lockout_seconds) {
+        return bad(format!(
+            "pin.lockout_seconds must be 1 to 86400, got {}",
+            p.lockout_seconds
+        ));
+    }
+    Ok(PinConfig {
+        timeout: Duration::from_secs(p.timeout_seconds),
+        attempts: p.attempts,
+        lockout: Duration::from_secs(p.lockout_seconds),
+    })
 }
 
 /// Names appear in URLs, udev rules and printed reports: keep them to a safe alphabet.
@@ -533,6 +592,43 @@ kind = "simulated"
             let err = parse(text).unwrap_err();
             assert!(err.contains(line) && err.contains(key), "{text:?} -> {err}");
         }
+    }
+
+    #[test]
+    fn pin_rules() {
+        let night = parse(
+            "[[door]]\nname = \"a\"\npin = \"schedule\"\npin_schedule = { windows = [{ days = [\"sat\", \"sun\"], from = \"00:00\", until = \"24:00\" }] }\n",
+        )
+        .unwrap();
+        let rule = &night.doors[0].pin;
+        assert!(rule.required(crate::schedule::at(chrono::Weekday::Sat, 10, 0)));
+        assert!(!rule.required(crate::schedule::at(chrono::Weekday::Mon, 10, 0)));
+        assert_eq!(
+            parse("[[door]]\nname = \"a\"\npin = \"always\"\n")
+                .unwrap()
+                .doors[0]
+                .pin,
+            PinRule::Always
+        );
+        assert!(
+            parse("[[door]]\nname = \"a\"\npin = \"schedule\"\n")
+                .unwrap_err()
+                .contains("pin_schedule")
+        );
+        assert!(
+            parse("[pin]\nattempts = 0\n")
+                .unwrap_err()
+                .contains("pin.attempts")
+        );
+        let d = parse("").unwrap();
+        assert_eq!(
+            (
+                d.pin.attempts,
+                d.pin.timeout.as_secs(),
+                d.pin.lockout.as_secs()
+            ),
+            (3, 10, 900)
+        );
     }
 
     #[test]

@@ -53,6 +53,7 @@ fn snapshot() -> Snapshot {
                 person_id: 100 + id,
                 status,
                 rights: rights.into(),
+                pin_hash: None,
             },
         )
     };

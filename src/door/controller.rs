@@ -14,10 +14,13 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::pin_entry::PinEntry;
 use super::state::{Action, Alarm, DoorState, Event};
 use super::{ActiveAlarm, Actuator, DoorInput, DoorStatus, Strike, TapOutcome};
+use crate::config::PinRule;
 use crate::decision::{self, AccessList, Decision, Reason};
 use crate::model::{DoorId, ReaderId};
+use crate::pin::Lockout;
 use crate::reader::{Feedback, ReaderEvent, ReaderInfo, ReaderMessage, ReaderStatus, TapReply};
 use crate::register::{self, RegisterLine};
 use crate::store::register::RegisterWriter;
@@ -39,7 +42,15 @@ pub struct DoorController {
     pub register: RegisterWriter,
     pub readers: HashMap<ReaderId, ReaderSlot>,
     pub status: watch::Sender<DoorStatus>,
+    /// When this door asks for a PIN after the card.
+    pub pin_rule: PinRule,
+    pub pin_timeout: Duration,
+    /// Wrong-PIN counts, shared by every door.
+    pub lockout: Arc<Lockout>,
 }
+
+/// A decision still owed to an API caller once the strike has moved.
+type Owed = Option<(TapReply, TapOutcome)>;
 
 struct LastRead {
     event: ReaderEvent,
@@ -59,13 +70,22 @@ impl DoorController {
         let (mut state, first) = DoorState::new(self.unlock_for, self.held_open_after);
         self.apply(&[first]).await;
         let mut last: HashMap<ReaderId, LastRead> = HashMap::new();
+        let mut pending: HashMap<ReaderId, PinEntry> = HashMap::new();
         let mut inputs_open = true;
         loop {
-            let deadline = state.next_deadline();
+            let pin_deadline = pending.values().map(|p| p.deadline).min();
+            let deadline = match (state.next_deadline(), pin_deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let actions = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
-                _ = sleep_until(deadline), if deadline.is_some() => state.on(Event::Tick, Instant::now()),
+                _ = sleep_until(deadline), if deadline.is_some() => {
+                    let now = Instant::now();
+                    self.expire_pins(&mut pending, now).await;
+                    state.on(Event::Tick, now)
+                }
                 input = inputs.recv(), if inputs_open => match input {
                     Some(input) => self.input(input, &mut state).await,
                     None => {
@@ -75,13 +95,11 @@ impl DoorController {
                 },
                 msg = events.recv() => {
                     let Some(msg) = msg else { break };
-                    let (granted, reply) = self.tap(msg, &mut last).await;
+                    let (granted, reply) = self.tap(msg, &mut last, &mut pending).await;
                     let actions = if granted { state.on(Event::Grant, Instant::now()) } else { Vec::new() };
                     // An API caller hears "granted" once the strike has moved.
                     self.apply(&actions).await;
-                    if let Some((reply, outcome)) = reply {
-                        let _ = reply.send(outcome);
-                    }
+                    send(reply);
                     Vec::new()
                 }
             };
@@ -98,11 +116,24 @@ impl DoorController {
         &self,
         mut msg: ReaderMessage,
         last: &mut HashMap<ReaderId, LastRead>,
-    ) -> (bool, Option<(TapReply, TapOutcome)>) {
+        pending: &mut HashMap<ReaderId, PinEntry>,
+    ) -> (bool, Owed) {
         let Some(slot) = self.readers.get(&msg.reader) else {
             tracing::warn!(reader = msg.reader, door = %self.name, "event from a reader not on this door");
             return (false, None);
         };
+        if let ReaderEvent::Keypad(keys) = &msg.event {
+            // Keys without a card waiting for its PIN mean nothing at this door.
+            let Some(pin) = pending.get_mut(&msg.reader).and_then(|p| p.keys(keys)) else {
+                return (false, None);
+            };
+            let Some(entry) = pending.remove(&msg.reader) else {
+                return (false, None);
+            };
+            let decision = self.check_pin(&entry, pin).await;
+            let event = ReaderEvent::Card(entry.credential);
+            return self.finish(slot, &event, decision, entry.reply).await;
+        }
         // A card held on a reader repeats; the window slides with each repeat so a card held
         // for a minute is still one presentation.
         if let Some(prev) = last.get_mut(&msg.reader)
@@ -128,8 +159,146 @@ impl DoorController {
                 tracing::info!(reader = %slot.info.name, %why, "card could not be read");
                 Decision::refused(Reason::UnreadableCard)
             }
+            // Handled above; keys are never a tap of their own.
+            ReaderEvent::Keypad(_) => return (false, None),
         };
-        let line = RegisterLine::tap(now, &slot.info, &msg.event, decision.clone());
+        // A new card on this reader abandons a PIN still being typed for another.
+        if let Some(old) = pending.remove(&msg.reader) {
+            let refused = holder_refused(&old.decision, Reason::PinTimeout);
+            let (_, owed) = self
+                .finish(slot, &ReaderEvent::Card(old.credential), refused, old.reply)
+                .await;
+            send(owed);
+        }
+        let decision = match (&msg.event, self.pin_gate(&msg.event, decision, now)) {
+            (ReaderEvent::Card(credential), Gate::AskPin(decision, hash)) => {
+                let interim = holder_refused(&decision, Reason::PinRequired);
+                let deadline = Instant::now() + self.pin_timeout;
+                pending.insert(
+                    msg.reader,
+                    PinEntry::new(*credential, decision, hash, deadline, msg.reply.take()),
+                );
+                last.insert(
+                    msg.reader,
+                    LastRead {
+                        event: msg.event,
+                        at: msg.read_at,
+                        outcome: TapOutcome {
+                            decision: interim,
+                            register_id: None,
+                        },
+                    },
+                );
+                return (false, None);
+            }
+            (_, Gate::AskPin(decision, _)) | (_, Gate::Decided(decision)) => decision,
+        };
+        let (granted, owed) = self
+            .finish(slot, &msg.event, decision, msg.reply.take())
+            .await;
+        if let Some((_, outcome)) = &owed {
+            last.insert(
+                msg.reader,
+                LastRead {
+                    event: msg.event,
+                    at: msg.read_at,
+                    outcome: outcome.clone(),
+                },
+            );
+        } else {
+            last.remove(&msg.reader);
+        }
+        (granted, owed)
+    }
+
+    /// Whether a good card must be followed by a PIN here, now.
+    fn pin_gate(
+        &self,
+        event: &ReaderEvent,
+        decision: Decision,
+        now: chrono::DateTime<Utc>,
+    ) -> Gate {
+        let ReaderEvent::Card(credential) = event else {
+            return Gate::Decided(decision);
+        };
+        let Decision::Granted { person_id, .. } = decision else {
+            return Gate::Decided(decision);
+        };
+        let snapshot = self.access.load();
+        if !self
+            .pin_rule
+            .required(now.with_timezone(&snapshot.timezone).naive_local())
+        {
+            return Gate::Decided(decision);
+        }
+        if self.lockout.is_locked(person_id, Instant::now()) {
+            return Gate::Decided(holder_refused(&decision, Reason::PinLocked));
+        }
+        match snapshot.get(credential).and_then(|e| e.pin_hash.clone()) {
+            Some(hash) => Gate::AskPin(decision, hash),
+            None => Gate::Decided(holder_refused(&decision, Reason::PinNotSet)),
+        }
+    }
+
+    /// Checks a typed PIN (argon2, off the async threads) and counts failures.
+    async fn check_pin(&self, entry: &PinEntry, pin: String) -> Decision {
+        let Decision::Granted { person_id, .. } = entry.decision else {
+            return entry.decision.clone();
+        };
+        if self.lockout.is_locked(person_id, Instant::now()) {
+            return holder_refused(&entry.decision, Reason::PinLocked);
+        }
+        let hash = entry.hash.clone();
+        let ok = tokio::task::spawn_blocking(move || crate::pin::verify(&hash, &pin))
+            .await
+            .unwrap_or(false);
+        if ok {
+            self.lockout.succeeded(person_id);
+            entry.decision.clone()
+        } else if self.lockout.failed(person_id, Instant::now()) {
+            tracing::warn!(door = %self.name, person = person_id, "locked out after wrong PINs");
+            holder_refused(&entry.decision, Reason::PinLocked)
+        } else {
+            holder_refused(&entry.decision, Reason::WrongPin)
+        }
+    }
+
+    /// Refuses every PIN entry whose time is up.
+    async fn expire_pins(&self, pending: &mut HashMap<ReaderId, PinEntry>, now: Instant) {
+        let expired: Vec<ReaderId> = pending
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(r, _)| *r)
+            .collect();
+        for reader in expired {
+            let (Some(entry), Some(slot)) = (pending.remove(&reader), self.readers.get(&reader))
+            else {
+                continue;
+            };
+            let refused = holder_refused(&entry.decision, Reason::PinTimeout);
+            let (_, owed) = self
+                .finish(
+                    slot,
+                    &ReaderEvent::Card(entry.credential),
+                    refused,
+                    entry.reply,
+                )
+                .await;
+            send(owed);
+        }
+    }
+
+    /// Records a final decision and answers the reader; the line of a grant is on disk
+    /// before this returns `true`.
+    async fn finish(
+        &self,
+        slot: &ReaderSlot,
+        event: &ReaderEvent,
+        decision: Decision,
+        mut reply: Option<TapReply>,
+    ) -> (bool, Owed) {
+        let now = Utc::now();
+        let line = RegisterLine::tap(now, &slot.info, event, decision.clone());
         let mut outcome = TapOutcome {
             decision,
             register_id: None,
@@ -146,7 +315,7 @@ impl DoorController {
             match self.register.submit(line).await {
                 // Only an API caller waits for the refused line's id, and not on this task.
                 Ok(done) => {
-                    if let Some(reply) = msg.reply.take() {
+                    if let Some(reply) = reply.take() {
                         let mut outcome = outcome.clone();
                         tokio::spawn(async move {
                             outcome.register_id = RegisterWriter::committed(done).await.ok();
@@ -174,16 +343,7 @@ impl DoorController {
         } else {
             Feedback::Refused
         });
-        let reply = msg.reply.map(|r| (r, outcome.clone()));
-        last.insert(
-            msg.reader,
-            LastRead {
-                event: msg.event,
-                at: msg.read_at,
-                outcome,
-            },
-        );
-        (granted, reply)
+        (granted, reply.map(|r| (r, outcome)))
     }
 
     async fn input(&self, input: DoorInput, state: &mut DoorState) -> Vec<Action> {
@@ -294,6 +454,27 @@ impl DoorController {
         if let Err(e) = self.register.submit(line).await {
             tracing::error!(door = %self.name, error = %e, "door event not recorded");
         }
+    }
+}
+
+enum Gate {
+    Decided(Decision),
+    /// The card is good; its holder's PIN hash is to be checked against what is typed.
+    AskPin(Decision, Arc<str>),
+}
+
+/// A refusal that still names the card's holder (PIN refusals are about a known person).
+fn holder_refused(decision: &Decision, reason: Reason) -> Decision {
+    Decision::Refused {
+        reason,
+        credential_id: decision.credential_id(),
+        person_id: decision.person_id(),
+    }
+}
+
+fn send(owed: Owed) {
+    if let Some((reply, outcome)) = owed {
+        let _ = reply.send(outcome);
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod actuator;
 mod controller;
 pub mod gpio;
+mod pin_entry;
 pub mod serial_relay;
 pub mod state;
 

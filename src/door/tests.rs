@@ -10,8 +10,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::*;
+use crate::config::PinRule;
 use crate::decision::Reason;
 use crate::model::{Credential, Direction, Technology};
+use crate::pin::Lockout;
 use crate::reader::ReaderInfo;
 use crate::reader::{ReaderEvent, ReaderOutput, ReaderStatus};
 use crate::store::register::{RegisterFilter, RegisterWriter};
@@ -50,6 +52,15 @@ struct Rig {
 const READER: i64 = 7;
 
 fn rig_with(f: Fixture, register: RegisterWriter, repeat_window: Duration) -> Rig {
+    rig_full(f, register, repeat_window, PinRule::Never)
+}
+
+fn rig_full(
+    f: Fixture,
+    register: RegisterWriter,
+    repeat_window: Duration,
+    pin_rule: PinRule,
+) -> Rig {
     let log = Arc::new(Mutex::new(Vec::new()));
     let (tx, rx) = mpsc::channel(16);
     let (inputs, inputs_rx) = mpsc::channel(16);
@@ -82,6 +93,9 @@ fn rig_with(f: Fixture, register: RegisterWriter, repeat_window: Duration) -> Ri
             },
         )]),
         status: status_tx,
+        pin_rule,
+        pin_timeout: Duration::from_secs(10),
+        lockout: Arc::new(Lockout::new(3, Duration::from_secs(900))),
     };
     let stop = CancellationToken::new();
     let task = tokio::spawn(controller.run(rx, inputs_rx, stop.clone()));
@@ -332,4 +346,105 @@ async fn closing_the_door_after_entry_relocks_before_the_timer() {
     })
     .await;
     assert_eq!(strikes(&rig).len(), 3);
+}
+
+/// A card + PIN door with one holder whose PIN is 4821.
+fn pin_rig() -> Rig {
+    let f = fixture();
+    let (register, _thread) = RegisterWriter::start(&f.dir.path().join(DB_FILE)).unwrap();
+    let p = f.person("Budi");
+    f.issue(
+        p,
+        "C0FFEE",
+        Utc::now() - Days::days(1),
+        Utc::now() + Days::days(1),
+    )
+    .unwrap();
+    f.db.write_blocking(|tx| store::people::set_pin(tx, p, Some("4821"), &f.actor, Utc::now()))
+        .unwrap();
+    let q = f.person("Tanpa PIN");
+    f.issue(
+        q,
+        "0B0B",
+        Utc::now() - Days::days(1),
+        Utc::now() + Days::days(1),
+    )
+    .unwrap();
+    rig_full(f, register, Duration::ZERO, PinRule::Always)
+}
+
+async fn tap_pin(rig: &Rig, uid: &str, keys: Option<&str>) -> TapOutcome {
+    let card = Credential::parse_hex(Technology::Iso14443, uid).unwrap();
+    let (reply, rx) = oneshot::channel();
+    assert!(rig.output.send(ReaderEvent::Card(card), Some(reply)).await);
+    if let Some(keys) = keys {
+        assert!(
+            rig.output
+                .send(ReaderEvent::Keypad(keys.into()), None)
+                .await
+        );
+    }
+    rx.await.unwrap()
+}
+
+#[tokio::test]
+async fn card_and_right_pin_opens() {
+    let rig = pin_rig();
+    let out = tap_pin(&rig, "C0FFEE", Some("4821#")).await;
+    assert!(out.decision.is_granted(), "{out:?}");
+    assert_eq!(strikes(&rig).last().unwrap().0, Strike::Unlocked);
+    assert_eq!(events(&rig, 1).await, [("tap".into(), "granted".into())]);
+}
+
+#[tokio::test]
+async fn a_wrong_pin_is_refused_and_three_lock_the_holder_out() {
+    let rig = pin_rig();
+    for want in [Reason::WrongPin, Reason::WrongPin, Reason::PinLocked] {
+        let out = tap_pin(&rig, "C0FFEE", Some("1111#")).await;
+        assert_eq!(out.decision.reason(), want);
+        assert!(
+            out.decision.person_id().is_some(),
+            "a PIN refusal names the holder"
+        );
+    }
+    let out = tap_pin(&rig, "C0FFEE", Some("4821#")).await;
+    assert_eq!(
+        out.decision.reason(),
+        Reason::PinLocked,
+        "even the right PIN, while locked out"
+    );
+    assert_eq!(strikes(&rig), [(Strike::Locked, 0)]);
+    let reasons: Vec<String> = events(&rig, 4).await.into_iter().map(|(_, r)| r).collect();
+    assert_eq!(
+        reasons,
+        ["wrong_pin", "wrong_pin", "pin_locked", "pin_locked"]
+    );
+}
+
+#[tokio::test]
+async fn a_holder_without_a_pin_is_refused_at_a_pin_door() {
+    let rig = pin_rig();
+    let out = tap_pin(&rig, "0B0B", None).await;
+    assert_eq!(out.decision.reason(), Reason::PinNotSet);
+}
+
+#[tokio::test]
+async fn star_clears_and_an_unknown_card_never_asks_for_a_pin() {
+    let rig = pin_rig();
+    let out = tap_pin(&rig, "C0FFEE", Some("99*4821#")).await;
+    assert!(out.decision.is_granted());
+    let out = tap_pin(&rig, "BADBAD", None).await;
+    assert_eq!(out.decision.reason(), Reason::UnknownCredential);
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_pin_in_time_is_a_recorded_refusal() {
+    let rig = pin_rig();
+    let out = tap_pin(&rig, "C0FFEE", Some("48")).await;
+    assert_eq!(out.decision.reason(), Reason::PinTimeout);
+    assert_eq!(strikes(&rig), [(Strike::Locked, 0)]);
+    assert_eq!(
+        events(&rig, 1).await,
+        [("tap".into(), "pin_timeout".into())]
+    );
 }

@@ -21,13 +21,27 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::model::{Credential, Direction, DoorId, ReaderId};
 
 /// What a reader saw.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum ReaderEvent {
     /// A card was presented and its identity read.
     Card(Credential),
     /// A card was presented but its identity could not be read (for example a PC/SC card
     /// answering `6A 81` to GET UID). Refused with this reason, never as "unknown card".
     Unreadable(String),
+    /// Keys pressed on the reader's keypad, in order: digits, `*` (clear) and `#` (enter).
+    /// Never logged: they may be a PIN.
+    Keypad(String),
+}
+
+/// Keypad contents never reach a log, even through `{:?}`.
+impl std::fmt::Debug for ReaderEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReaderEvent::Card(c) => f.debug_tuple("Card").field(c).finish(),
+            ReaderEvent::Unreadable(why) => f.debug_tuple("Unreadable").field(why).finish(),
+            ReaderEvent::Keypad(keys) => write!(f, "Keypad({} keys)", keys.chars().count()),
+        }
+    }
 }
 
 /// Whether a reader's device is reachable, shown on `/healthz` and in the API.

@@ -41,8 +41,9 @@ pub fn load_all(conn: &Connection, timezone: chrono_tz::Tz) -> Result<Snapshot> 
 
     let mut snapshot = Snapshot::new(timezone);
     let mut stmt = conn.prepare(
-        "SELECT technology, uid, id, person_id, status FROM credential
-         ORDER BY status != 'revoked', id",
+        "SELECT c.technology, c.uid, c.id, c.person_id, c.status, p.pin_hash
+         FROM credential c JOIN person p ON p.id = c.person_id
+         ORDER BY c.status != 'revoked', c.id",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
@@ -91,9 +92,10 @@ pub fn refresh(conn: &Connection, access: &AccessList, changed: &Changed) -> Res
 
 fn load_entry(conn: &Connection, key: &Credential) -> Result<Option<Entry>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT technology, uid, id, person_id, status FROM credential
-         WHERE technology = ?1 AND uid = ?2
-         ORDER BY status != 'revoked' DESC, id DESC LIMIT 1",
+        "SELECT c.technology, c.uid, c.id, c.person_id, c.status, p.pin_hash
+         FROM credential c JOIN person p ON p.id = c.person_id
+         WHERE c.technology = ?1 AND c.uid = ?2
+         ORDER BY c.status != 'revoked' DESC, c.id DESC LIMIT 1",
     )?;
     let mut rows = stmt.query(params![key.technology().as_str(), key.uid_hex()])?;
     let Some(row) = rows.next()? else {
@@ -144,6 +146,7 @@ fn entry_from(row: &rusqlite::Row<'_>, rights: Arc<[Right]>) -> Result<(Credenti
     let credential = credential_from(&row.get::<_, String>(0)?, &row.get::<_, String>(1)?)?;
     let status: String = row.get(4)?;
     let status: CredentialStatus = status.parse().map_err(super::StoreError::Invalid)?;
+    let pin_hash: Option<String> = row.get(5)?;
     Ok((
         credential,
         Entry {
@@ -151,6 +154,7 @@ fn entry_from(row: &rusqlite::Row<'_>, rights: Arc<[Right]>) -> Result<(Credenti
             person_id: row.get(3)?,
             status,
             rights,
+            pin_hash: pin_hash.map(Arc::from),
         },
     ))
 }

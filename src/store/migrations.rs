@@ -8,7 +8,10 @@ use super::{Result, StoreError};
 
 /// Each entry moves the schema from version `i` to `i + 1`. Append only: a released
 /// migration is never edited.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_person_pin.sql"),
+];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 

@@ -17,6 +17,8 @@ pub struct Person {
     /// Unit kerja / instansi.
     pub unit: Option<String>,
     pub contact: Option<String>,
+    /// Whether a PIN is set for card + PIN doors (the PIN itself is never shown).
+    pub has_pin: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -135,6 +137,40 @@ pub fn update(
     Ok((get(conn, id)?, Changed::none()))
 }
 
+/// Sets (or with `None` clears) a person's PIN. Only the argon2 hash is stored; the audit
+/// line says that the PIN changed, never what it is.
+pub fn set_pin(
+    conn: &Connection,
+    id: PersonId,
+    pin: Option<&str>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<((), Changed)> {
+    get(conn, id)?;
+    let hash = match pin {
+        Some(p) => Some(crate::pin::hash(p).map_err(StoreError::Invalid)?),
+        None => None,
+    };
+    conn.execute(
+        "UPDATE person SET pin_hash = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, hash, to_ms(now)],
+    )?;
+    let action = if pin.is_some() {
+        "person.pin_set"
+    } else {
+        "person.pin_clear"
+    };
+    audit::record(
+        conn,
+        actor,
+        action,
+        Some(format!("person:{id}")),
+        json!({}),
+        now,
+    )?;
+    Ok(((), Changed::person(id)))
+}
+
 pub fn get(conn: &Connection, id: PersonId) -> Result<Person> {
     find(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("person {id}")))
 }
@@ -142,7 +178,8 @@ pub fn get(conn: &Connection, id: PersonId) -> Result<Person> {
 pub fn find(conn: &Connection, id: PersonId) -> Result<Option<Person>> {
     Ok(conn
         .prepare_cached(
-            "SELECT id, name, id_number, unit, contact, created_at, updated_at FROM person WHERE id = ?1",
+            "SELECT id, name, id_number, unit, contact, created_at, updated_at, pin_hash IS NOT NULL
+             FROM person WHERE id = ?1",
         )?
         .query_row([id], row)
         .optional()?)
@@ -157,8 +194,8 @@ pub fn list(
 ) -> Result<Vec<Person>> {
     let pattern = query.map(|q| format!("%{}%", q.replace('%', "\\%").replace('_', "\\_")));
     let mut stmt = conn.prepare_cached(
-        "SELECT id, name, id_number, unit, contact, created_at, updated_at FROM person
-         WHERE (?1 IS NULL OR name LIKE ?1 ESCAPE '\\' OR id_number LIKE ?1 ESCAPE '\\'
+        "SELECT id, name, id_number, unit, contact, created_at, updated_at, pin_hash IS NOT NULL
+         FROM person WHERE (?1 IS NULL OR name LIKE ?1 ESCAPE '\\' OR id_number LIKE ?1 ESCAPE '\\'
                 OR unit LIKE ?1 ESCAPE '\\')
            AND (?2 IS NULL OR id > ?2)
          ORDER BY id LIMIT ?3",
@@ -176,5 +213,6 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Person> {
         contact: r.get(4)?,
         created_at: from_ms(r.get(5)?),
         updated_at: from_ms(r.get(6)?),
+        has_pin: r.get(7)?,
     })
 }

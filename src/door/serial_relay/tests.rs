@@ -114,6 +114,7 @@ async fn a_relay_missing_at_start_builds_and_reports_on_use() {
         contact: None,
         exit_button: None,
         held_open: Duration::from_secs(30),
+        pin: crate::config::PinRule::Never,
     };
     let relay = build(&door).unwrap();
     let err = relay.set(Strike::Locked).await.unwrap_err();
