@@ -137,6 +137,25 @@ pub struct ReaderFile {
     /// serial with `protocol = "line"`: the technology of the UIDs on the lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub technology: Option<crate::model::Technology>,
+    /// osdp: the PD's address on the bus, 0-126 (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<u8>,
+    /// osdp: file holding the Secure Channel Base Key as 32 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scbk_file: Option<Spanned<PathBuf>>,
+    /// osdp: require the secure channel (default true; `false` only explicitly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secure: Option<bool>,
+    /// osdp: interval between polls in milliseconds (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_ms: Option<u64>,
+    /// osdp: how long to wait for each reply in milliseconds (default 200).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_timeout_ms: Option<u64>,
+    /// osdp: use the well-known default key SCBK-D to commission a new reader (default
+    /// false; instead of `scbk_file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install_mode: Option<bool>,
 }
 
 fn default_repeat_window_ms() -> u64 {
@@ -182,6 +201,7 @@ pub enum ReaderKind {
         pattern: String,
     },
     Serial(SerialReaderConfig),
+    Osdp(OsdpReaderConfig),
 }
 
 impl ReaderKind {
@@ -190,6 +210,7 @@ impl ReaderKind {
             ReaderKind::Simulated => "simulated",
             ReaderKind::Pcsc { .. } => "pcsc",
             ReaderKind::Serial(_) => "serial",
+            ReaderKind::Osdp(_) => "osdp",
         }
     }
 }
@@ -199,6 +220,30 @@ pub struct SerialReaderConfig {
     pub path: PathBuf,
     pub baud: u32,
     pub protocol: SerialProtocol,
+}
+
+/// An OSDP reader: one PD on its own serial port.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OsdpReaderConfig {
+    pub path: PathBuf,
+    pub baud: u32,
+    pub address: u8,
+    pub key: OsdpKey,
+    pub poll: Duration,
+    pub reply_timeout: Duration,
+}
+
+/// Which secure channel key the CP uses. Only the key file's path is held here: the key
+/// itself is read when the driver connects and never enters the configuration (which is
+/// logged and shown through the API).
+#[derive(Debug, Clone, PartialEq)]
+pub enum OsdpKey {
+    /// `secure = false`: plain channel.
+    None,
+    /// The Secure Channel Base Key in this file.
+    File(PathBuf),
+    /// `install_mode = true`: the default key SCBK-D.
+    Install,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -336,6 +381,14 @@ fn reader_kind(r: &ReaderFile) -> Result<ReaderKind, Invalid> {
             Ok(())
         }
     };
+    if r.kind.get_ref() != "osdp" {
+        unused(r.address.is_some(), "address")?;
+        unused(r.scbk_file.is_some(), "scbk_file")?;
+        unused(r.secure.is_some(), "secure")?;
+        unused(r.poll_ms.is_some(), "poll_ms")?;
+        unused(r.reply_timeout_ms.is_some(), "reply_timeout_ms")?;
+        unused(r.install_mode.is_some(), "install_mode")?;
+    }
     match r.kind.get_ref().as_str() {
         "simulated" => {
             unused(r.name_match.is_some(), "match")?;
@@ -413,11 +466,63 @@ fn reader_kind(r: &ReaderFile) -> Result<ReaderKind, Invalid> {
                 protocol,
             }))
         }
+        "osdp" => osdp_kind(r).map(ReaderKind::Osdp),
         other => Err((
             kind_span,
-            format!("reader.kind {other:?} is not one of simulated, pcsc, serial"),
+            format!("reader.kind {other:?} is not one of simulated, pcsc, serial, osdp"),
         )),
     }
+}
+
+fn osdp_kind(r: &ReaderFile) -> Result<OsdpReaderConfig, Invalid> {
+    let span = r.kind.span();
+    let err = |message: &str| Err((span.clone(), message.to_owned()));
+    if r.name_match.is_some()
+        || r.protocol.is_some()
+        || r.wiegand.is_some()
+        || r.technology.is_some()
+    {
+        return err(
+            "reader.match, protocol, wiegand and technology do not apply to kind = \"osdp\"",
+        );
+    }
+    let Some(path) = &r.path else {
+        return err("reader.path is required for kind = \"osdp\"");
+    };
+    let address = r.address.unwrap_or(1);
+    if address > 126 {
+        return err("reader.address must be 0-126 (127 is the broadcast address)");
+    }
+    let install = r.install_mode.unwrap_or(false);
+    let key = match (r.secure.unwrap_or(true), &r.scbk_file, install) {
+        (false, None, false) => OsdpKey::None,
+        (false, _, _) => {
+            return err("reader.scbk_file and install_mode do not apply with secure = false");
+        }
+        (true, Some(_), true) => {
+            return err("reader.install_mode uses the default key SCBK-D: remove scbk_file");
+        }
+        (true, Some(file), false) => OsdpKey::File(file.get_ref().clone()),
+        (true, None, true) => OsdpKey::Install,
+        (true, None, false) => {
+            return err(
+                "reader.scbk_file is required for kind = \"osdp\" (the secure channel is on by default; install_mode = true uses the default key, secure = false turns it off)",
+            );
+        }
+    };
+    let poll = Duration::from_millis(r.poll_ms.unwrap_or(50));
+    let reply_timeout = Duration::from_millis(r.reply_timeout_ms.unwrap_or(200));
+    if poll.is_zero() || reply_timeout.is_zero() {
+        return err("reader.poll_ms and reply_timeout_ms must be positive");
+    }
+    Ok(OsdpReaderConfig {
+        path: path.get_ref().clone(),
+        baud: r.baud.unwrap_or(115_200),
+        address,
+        key,
+        poll,
+        reply_timeout,
+    })
 }
 
 /// Names appear in URLs, udev rules and printed reports: keep them to a safe alphabet.
