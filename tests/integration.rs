@@ -5,4 +5,5 @@ mod common;
 mod api;
 mod cli;
 mod hardware;
+mod osdp;
 mod pcsc;

@@ -38,6 +38,11 @@ impl PtyPair {
         }
     }
 
+    /// The far end, for a peer process (an OSDP PD) that opens it itself.
+    pub fn feeder(&self) -> &Path {
+        &self.feeder
+    }
+
     pub fn write(&self, bytes: &[u8]) {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
