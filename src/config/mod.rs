@@ -15,8 +15,11 @@ use toml::Spanned;
 use crate::model::Direction;
 
 mod door;
+mod osdp;
+
 use crate::reader::frame::wiegand::WiegandOptions;
 pub use door::{ActuatorConfig, DoorConfig, DoorFile, FailMode, InputLine, relay_bytes};
+pub use osdp::{OsdpKey, OsdpReaderConfig};
 
 /// Where the configuration is looked for when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/lawang/lawang.toml";
@@ -220,30 +223,6 @@ pub struct SerialReaderConfig {
     pub path: PathBuf,
     pub baud: u32,
     pub protocol: SerialProtocol,
-}
-
-/// An OSDP reader: one PD on its own serial port.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OsdpReaderConfig {
-    pub path: PathBuf,
-    pub baud: u32,
-    pub address: u8,
-    pub key: OsdpKey,
-    pub poll: Duration,
-    pub reply_timeout: Duration,
-}
-
-/// Which secure channel key the CP uses. Only the key file's path is held here: the key
-/// itself is read when the driver connects and never enters the configuration (which is
-/// logged and shown through the API).
-#[derive(Debug, Clone, PartialEq)]
-pub enum OsdpKey {
-    /// `secure = false`: plain channel.
-    None,
-    /// The Secure Channel Base Key in this file.
-    File(PathBuf),
-    /// `install_mode = true`: the default key SCBK-D.
-    Install,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -466,63 +445,12 @@ fn reader_kind(r: &ReaderFile) -> Result<ReaderKind, Invalid> {
                 protocol,
             }))
         }
-        "osdp" => osdp_kind(r).map(ReaderKind::Osdp),
+        "osdp" => osdp::validate(r).map(ReaderKind::Osdp),
         other => Err((
             kind_span,
             format!("reader.kind {other:?} is not one of simulated, pcsc, serial, osdp"),
         )),
     }
-}
-
-fn osdp_kind(r: &ReaderFile) -> Result<OsdpReaderConfig, Invalid> {
-    let span = r.kind.span();
-    let err = |message: &str| Err((span.clone(), message.to_owned()));
-    if r.name_match.is_some()
-        || r.protocol.is_some()
-        || r.wiegand.is_some()
-        || r.technology.is_some()
-    {
-        return err(
-            "reader.match, protocol, wiegand and technology do not apply to kind = \"osdp\"",
-        );
-    }
-    let Some(path) = &r.path else {
-        return err("reader.path is required for kind = \"osdp\"");
-    };
-    let address = r.address.unwrap_or(1);
-    if address > 126 {
-        return err("reader.address must be 0-126 (127 is the broadcast address)");
-    }
-    let install = r.install_mode.unwrap_or(false);
-    let key = match (r.secure.unwrap_or(true), &r.scbk_file, install) {
-        (false, None, false) => OsdpKey::None,
-        (false, _, _) => {
-            return err("reader.scbk_file and install_mode do not apply with secure = false");
-        }
-        (true, Some(_), true) => {
-            return err("reader.install_mode uses the default key SCBK-D: remove scbk_file");
-        }
-        (true, Some(file), false) => OsdpKey::File(file.get_ref().clone()),
-        (true, None, true) => OsdpKey::Install,
-        (true, None, false) => {
-            return err(
-                "reader.scbk_file is required for kind = \"osdp\" (the secure channel is on by default; install_mode = true uses the default key, secure = false turns it off)",
-            );
-        }
-    };
-    let poll = Duration::from_millis(r.poll_ms.unwrap_or(50));
-    let reply_timeout = Duration::from_millis(r.reply_timeout_ms.unwrap_or(200));
-    if poll.is_zero() || reply_timeout.is_zero() {
-        return err("reader.poll_ms and reply_timeout_ms must be positive");
-    }
-    Ok(OsdpReaderConfig {
-        path: path.get_ref().clone(),
-        baud: r.baud.unwrap_or(115_200),
-        address,
-        key,
-        poll,
-        reply_timeout,
-    })
 }
 
 /// Names appear in URLs, udev rules and printed reports: keep them to a safe alphabet.

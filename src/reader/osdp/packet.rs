@@ -85,6 +85,8 @@ pub enum PacketError {
     BadScb,
     #[error("packet too short for its MAC")]
     MissingMac,
+    #[error("start of a packet cut off by the next one")]
+    Truncated,
 }
 
 /// Encodes a packet. `mac` computes the MAC over SOM..end of DATA (LEN already counting
@@ -229,35 +231,68 @@ impl Decoder {
                 self.buf.drain(..n);
             }
         }
-        if self.buf.len() < HEADER {
-            return None;
+        match frame_at(&self.buf) {
+            Frame::Incomplete => {
+                // A stray SOM with a plausible length would otherwise hold back a whole
+                // good packet behind it until the length is reached: skip to a later SOM
+                // that starts a complete packet whose check holds.
+                let later = (1..self.buf.len())
+                    .filter(|&i| self.buf[i] == SOM)
+                    .find(|&i| matches!(frame_at(&self.buf[i..]), Frame::Checked { .. }))?;
+                self.buf.drain(..later);
+                Some(Err(PacketError::Truncated))
+            }
+            Frame::BadLength(len) => {
+                self.buf.drain(..1);
+                Some(Err(PacketError::BadLength(len)))
+            }
+            Frame::BadCheck => {
+                self.buf.drain(..1);
+                Some(Err(PacketError::BadCheck))
+            }
+            Frame::Checked { len, crc } => {
+                let parsed = parse(&self.buf[..len], crc);
+                // A packet whose check holds is consumed whole; one whose layout is wrong
+                // may be garbage that happened to check, so only its SOM is dropped.
+                let used = if parsed.is_ok() { len } else { 1 };
+                self.buf.drain(..used);
+                Some(parsed)
+            }
         }
-        let len = usize::from(u16::from_le_bytes([self.buf[2], self.buf[3]]));
-        let crc = self.buf[4] & CTRL_CRC != 0;
-        let min = HEADER + 1 + if crc { 2 } else { 1 };
-        if !(min..=MAX_PACKET).contains(&len) {
-            self.buf.drain(..1);
-            return Some(Err(PacketError::BadLength(len)));
-        }
-        if self.buf.len() < len {
-            return None;
-        }
-        let frame = &self.buf[..len];
-        let ok = if crc {
-            crc16(&frame[..len - 2]).to_le_bytes() == frame[len - 2..]
-        } else {
-            checksum(&frame[..len - 1]) == frame[len - 1]
-        };
-        if !ok {
-            self.buf.drain(..1);
-            return Some(Err(PacketError::BadCheck));
-        }
-        let parsed = parse(frame, crc);
-        // A packet whose check holds is consumed whole; one whose layout is wrong may be
-        // garbage that happened to check, so only its SOM is dropped.
-        let used = if parsed.is_ok() { len } else { 1 };
-        self.buf.drain(..used);
-        Some(parsed)
+    }
+}
+
+/// What the bytes from a SOM hold.
+enum Frame {
+    Incomplete,
+    BadLength(usize),
+    BadCheck,
+    Checked { len: usize, crc: bool },
+}
+
+fn frame_at(buf: &[u8]) -> Frame {
+    if buf.len() < HEADER {
+        return Frame::Incomplete;
+    }
+    let len = usize::from(u16::from_le_bytes([buf[2], buf[3]]));
+    let crc = buf[4] & CTRL_CRC != 0;
+    let min = HEADER + 1 + if crc { 2 } else { 1 };
+    if !(min..=MAX_PACKET).contains(&len) {
+        return Frame::BadLength(len);
+    }
+    if buf.len() < len {
+        return Frame::Incomplete;
+    }
+    let frame = &buf[..len];
+    let ok = if crc {
+        crc16(&frame[..len - 2]).to_le_bytes() == frame[len - 2..]
+    } else {
+        checksum(&frame[..len - 1]) == frame[len - 1]
+    };
+    if ok {
+        Frame::Checked { len, crc }
+    } else {
+        Frame::BadCheck
     }
 }
 

@@ -162,3 +162,15 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_stray_som_with_a_long_length_does_not_hide_the_next_packet() {
+    // Found by proptest: `53 00 00 01` announces 256 bytes.
+    let mut bytes = vec![0x53, 0x00, 0x00, 0x01];
+    bytes.extend_from_slice(&plain(0, false, 0, false, 0, &[]));
+    let good: Vec<_> = decode_all(&bytes)
+        .into_iter()
+        .filter_map(Result::ok)
+        .collect();
+    assert_eq!(good.len(), 1);
+}
