@@ -234,3 +234,45 @@ fn an_osdp_reader_with_a_wrong_key_stays_offline() {
     let log = d.log();
     assert!(!log.to_lowercase().contains(KEY) && !log.to_lowercase().contains(OTHER_KEY));
 }
+
+#[test]
+fn install_mode_commissions_a_new_reader_with_the_default_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let pty = PtyPair::new(dir.path());
+    // Without a key, libosdp's PD is in install mode and accepts SCBK-D. (libosdp does not
+    // count an SCBK-D session in its "secure channel active" status, so the proof is the
+    // handshake our side verified and the authenticated card read that follows.)
+    let mut pd = Pd::start(pty.feeder(), 1, None);
+    let d = daemon(&pty, "install_mode = true");
+    wait_online(&d, "the PD comes online with SCBK-D");
+    let log = plain_text(&d.log());
+    assert!(
+        log.contains("OSDP PD identified") && log.contains("secure=true"),
+        "{log}"
+    );
+    assert!(
+        log.contains("install_mode"),
+        "the default key is logged as a warning"
+    );
+    grant(&d, "7BB26E", "wiegand");
+    pd.card("wiegand", 26, &wiegand26(123, 45678));
+    eventually(
+        "the card is in the register",
+        Duration::from_secs(5),
+        || !taps(&d).is_empty(),
+    );
+}
+
+/// The log without its colour escapes.
+fn plain_text(log: &str) -> String {
+    let mut out = String::with_capacity(log.len());
+    let mut chars = log.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            chars.by_ref().find(|&c| c == 'm');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -254,3 +254,76 @@ impl<P: AsyncRead + AsyncWrite + Unpin> Link<P> {
         Ok(parse_reply(packet.code, &data)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{DuplexStream, duplex};
+
+    use super::*;
+    use crate::reader::osdp::message::reply;
+
+    /// A scripted PD: answers each command with ACK (same address and SQN), except that it
+    /// stays silent for the commands whose index is in `silent`, and echoes every command
+    /// first as a two-wire adapter does. Returns the SQNs it saw.
+    async fn fake_pd(mut port: DuplexStream, silent: Vec<usize>) -> Vec<u8> {
+        let mut decoder = Decoder::default();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 256];
+        loop {
+            let Ok(n) = port.read(&mut buf).await else {
+                return seen;
+            };
+            if n == 0 {
+                return seen;
+            }
+            decoder.push(&buf[..n]);
+            while let Some(Ok(cmd)) = decoder.next_packet() {
+                let index = seen.len();
+                seen.push(cmd.sqn);
+                let _ = port.write_all(&buf[..n]).await;
+                if silent.contains(&index) {
+                    continue;
+                }
+                let ack = OutPacket {
+                    address: cmd.address,
+                    reply: true,
+                    sqn: cmd.sqn,
+                    crc: true,
+                    scb: None,
+                    code: reply::ACK,
+                    data: &[],
+                };
+                let _ = port.write_all(&encode(&ack, None).unwrap()).await;
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sequence_numbers_cycle_and_an_unanswered_command_is_resent_unchanged() {
+        let (cp, pd) = duplex(1024);
+        let pd = tokio::spawn(fake_pd(pd, vec![1]));
+        let mut link = Link::new(cp, 3, Duration::from_millis(200));
+        for _ in 0..5 {
+            assert_eq!(link.transact(&Command::poll()).await.unwrap(), Reply::Ack);
+        }
+        drop(link);
+        // The second command went unanswered once and was repeated with the same SQN.
+        assert_eq!(pd.await.unwrap(), [0, 1, 1, 2, 3, 1]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_pd_is_reported_after_the_retries() {
+        let (cp, pd) = duplex(1024);
+        let pd = tokio::spawn(fake_pd(pd, (0..10).collect()));
+        let mut link = Link::new(cp, 3, Duration::from_millis(200));
+        let started = Instant::now();
+        let err = link.transact(&Command::poll()).await.unwrap_err();
+        assert!(
+            matches!(err, LinkError::NoReply { attempts: 3, .. }),
+            "{err}"
+        );
+        assert_eq!(started.elapsed(), Duration::from_millis(600));
+        drop(link);
+        assert_eq!(pd.await.unwrap(), [0, 0, 0]);
+    }
+}
