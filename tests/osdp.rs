@@ -204,6 +204,53 @@ fn an_osdp_reader_with_the_matching_key_reads_cards_over_the_secure_channel() {
 }
 
 #[test]
+fn a_reply_lost_in_the_secure_channel_is_recovered_without_an_alarm() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("cp")).unwrap();
+    std::fs::create_dir(dir.path().join("pd")).unwrap();
+    let cp_side = PtyPair::new(&dir.path().join("cp"));
+    let pd_side = PtyPair::new(&dir.path().join("pd"));
+    let key_file = dir.path().join("masuk.scbk");
+    std::fs::write(&key_file, KEY).unwrap();
+    let _pd = Pd::start(pd_side.feeder(), 1, Some(KEY));
+    // The PD's 30th write (a reply to a poll, after the handshake) never reaches the CP.
+    let mut relay = std::process::Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/osdp/lossy.py"))
+        .arg(cp_side.feeder())
+        .arg(&pd_side.reader)
+        .arg("30")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let d = daemon(&cp_side, &format!("scbk_file = {key_file:?}"));
+    wait_online(&d, "the PD comes online over the secure channel");
+    let mut states = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        states.push(status(&d)["state"].as_str().unwrap_or("").to_owned());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = relay.kill();
+    let mut dropped = String::new();
+    std::io::Read::read_to_string(&mut relay.stdout.take().unwrap(), &mut dropped).unwrap();
+    let _ = relay.wait();
+    assert!(dropped.contains("dropped"), "the relay dropped nothing");
+    assert!(states.iter().all(|s| s == "online"), "{states:?}");
+    eprintln!(
+        "osdp lost reply: {}",
+        plain_text(&d.log())
+            .lines()
+            .find(|l| l.contains("handshake again"))
+            .unwrap_or("")
+    );
+    assert!(
+        plain_text(&d.log()).contains("running the handshake again"),
+        "{}",
+        d.log()
+    );
+}
+
+#[test]
 fn an_osdp_reader_with_a_wrong_key_stays_offline() {
     let dir = tempfile::tempdir().unwrap();
     let pty = PtyPair::new(dir.path());

@@ -24,6 +24,7 @@ pub mod packet;
 pub mod secure;
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep, sleep_until};
@@ -41,6 +42,10 @@ use secure::{SCBK_D, Scbk};
 const FEEDBACK_LED_100MS: u16 = 20;
 const GRANTED_BEEP_100MS: u8 = 2;
 const REFUSED_BEEP_100MS: u8 = 10;
+
+/// A broken secure channel is re-established silently at most this often; more often than
+/// that the reader is reported offline, since something on the line is wrong.
+const RESECURE_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Why a session ended; shown as the reader's offline detail.
 #[derive(Debug, thiserror::Error)]
@@ -169,6 +174,7 @@ async fn session(
     let mut pending: VecDeque<Command> = VecDeque::new();
     let mut feedback_open = true;
     let mut next_poll = Instant::now();
+    let mut last_resecure: Option<Instant> = None;
     loop {
         tokio::select! {
             biased;
@@ -178,7 +184,21 @@ async fn session(
             },
             () = sleep_until(next_poll) => {
                 let command = pending.pop_front().unwrap_or_else(Command::poll);
-                let reply = link.transact(&command).await?;
+                let reply = match (link.transact(&command).await, &key) {
+                    (Ok(reply), _) => reply,
+                    // The PD answers but the MAC chain broke (a reply lost on the line):
+                    // one new handshake, at most every RESECURE_INTERVAL, before giving up.
+                    (Err(LinkError::Secure(why)), Some((scbk, default_key)))
+                        if last_resecure.is_none_or(|at| at.elapsed() >= RESECURE_INTERVAL) =>
+                    {
+                        tracing::warn!(%why, "secure channel broken; running the handshake again");
+                        last_resecure = Some(Instant::now());
+                        link.restart_secure(scbk, *default_key).await?;
+                        next_poll = Instant::now();
+                        continue;
+                    }
+                    (Err(err), _) => return Err(err.into()),
+                };
                 next_poll = Instant::now() + config.poll;
                 if !handle_reply(&command, reply, output).await? {
                     return Ok(());

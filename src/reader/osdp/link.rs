@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{Instant, timeout_at};
 
-use super::message::{Command, Reply, ReplyError, cmd, parse_reply};
+use super::message::{Command, Reply, ReplyError, cmd, parse_reply, reply};
 use super::packet::{Decoder, OutPacket, Packet, PacketError, encode, scs};
 use super::secure::{Scbk, SecureError, Session, SessionKeys};
 
@@ -89,6 +89,20 @@ impl<P: AsyncRead + AsyncWrite + Unpin> Link<P> {
     /// secure channel is up.
     pub async fn transact(&mut self, command: &Command) -> Result<Reply, LinkError> {
         self.exchange(command, Wrap::Plain).await
+    }
+
+    /// Drops the secure channel and runs the handshake again from sequence number 0, which
+    /// makes the PD drop its side too. Used when the MAC chain broke while the PD still
+    /// answers: libosdp's PD processes a repeated command afresh, so after one lost reply
+    /// the two ends no longer agree on the last MAC and only a new handshake recovers.
+    pub async fn restart_secure(
+        &mut self,
+        scbk: &Scbk,
+        default_key: bool,
+    ) -> Result<(), LinkError> {
+        self.session = None;
+        self.sqn = 0;
+        self.establish_secure(scbk, default_key).await
     }
 
     /// Runs the secure channel handshake (SCS_11..SCS_14) with `scbk`. `default_key` tells
@@ -213,6 +227,9 @@ impl<P: AsyncRead + AsyncWrite + Unpin> Link<P> {
         loop {
             while let Some(next) = self.decoder.next_packet() {
                 match next {
+                    // BUSY (OSDP 2.2 §7.17) asks for the same command again later: keep
+                    // waiting, and the timeout resends it with the same SQN.
+                    Ok(p) if p.reply && p.address == self.address && p.code == reply::BUSY => {}
                     Ok(p) if p.reply && p.address == self.address && p.sqn == sqn => {
                         return Ok(Some(p));
                     }
@@ -260,7 +277,6 @@ mod tests {
     use tokio::io::{DuplexStream, duplex};
 
     use super::*;
-    use crate::reader::osdp::message::reply;
 
     /// A scripted PD: answers each command with ACK (same address and SQN), except that it
     /// stays silent for the commands whose index is in `silent`, and echoes every command
