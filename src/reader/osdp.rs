@@ -8,7 +8,10 @@
 //! beep, sent in place of the next poll. A PD that stops answering (after the retries in
 //! `link.rs`) or fails the secure channel ends the session: the reader is marked offline
 //! (the daemon raises `reader_offline`, and no card from it can open the door) and the port
-//! is reopened with the serial driver's backoff, starting over at sequence number 0.
+//! is reopened with the serial driver's backoff, starting over at sequence number 0. One
+//! exception: when the PD still answers but the secure channel's MAC chain broke (a reply
+//! lost on the line; libosdp's PD then refuses the resent command), the handshake is run
+//! again at once, at most every 10 s, so a single lost reply does not raise an alarm.
 //!
 //! Several PDs on one bus would need one task owning the port and polling each address in
 //! turn; this driver supports one PD per port, which is how the server-room door is wired.

@@ -435,6 +435,23 @@ mod tests {
     }
 
     #[test]
+    fn output_and_comset_layouts() {
+        assert_eq!(Command::output(0, 2, 30).data, [0, 2, 30, 0]);
+        let comset = Command::comset(5, 115_200);
+        assert_eq!(
+            (comset.code, comset.data),
+            (cmd::COMSET, vec![5, 0x00, 0xC2, 0x01, 0x00])
+        );
+        assert_eq!(
+            parse_reply(reply::COM, &[5, 0x00, 0xC2, 0x01, 0x00]),
+            Ok(Reply::Com {
+                address: 5,
+                baud: 115_200
+            })
+        );
+    }
+
+    #[test]
     fn led_command_layout() {
         let led = Command::led_temporary(0, 0, LedColour::Green, 20);
         assert_eq!(led.data.len(), 14);
