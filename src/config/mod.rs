@@ -322,12 +322,16 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
                 format!("reader.door: no [[door]] is named {:?}", r.door.get_ref()),
             ));
         }
+        let kind = reader_kind(r)?;
+        if let ReaderKind::Osdp(o) = &kind {
+            osdp::check_own_port(o, &readers, r)?;
+        }
         readers.push(ReaderConfig {
             name: r.name.get_ref().clone(),
             door: r.door.get_ref().clone(),
             direction: r.direction,
             repeat_window: Duration::from_millis(r.repeat_window_ms),
-            kind: reader_kind(r)?,
+            kind,
         });
     }
 

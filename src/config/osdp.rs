@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Invalid, ReaderFile};
+use super::{Invalid, ReaderConfig, ReaderFile, ReaderKind};
 
 /// An OSDP reader: one PD on its own serial port.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +80,31 @@ pub(super) fn validate(r: &ReaderFile) -> Result<OsdpReaderConfig, Invalid> {
     })
 }
 
+/// The driver owns its port with one PD on it; a second reader on the same port would fight
+/// over the line, so several PDs on one bus are refused until the driver polls a bus.
+pub(super) fn check_own_port(
+    osdp: &OsdpReaderConfig,
+    earlier: &[ReaderConfig],
+    r: &ReaderFile,
+) -> Result<(), Invalid> {
+    let shared = earlier.iter().find(|e| match &e.kind {
+        ReaderKind::Osdp(o) => o.path == osdp.path,
+        ReaderKind::Serial(s) => s.path == osdp.path,
+        _ => false,
+    });
+    match shared {
+        Some(other) => Err((
+            r.kind.span(),
+            format!(
+                "reader {:?} uses the same port as reader {:?}: one OSDP reader per port is supported (several PDs on one RS-485 bus are not yet)",
+                r.name.get_ref(),
+                other.name
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::{Config, ReaderKind};
@@ -125,6 +150,13 @@ mod tests {
         assert_eq!(parse("install_mode = true").unwrap().key, OsdpKey::Install);
         assert!(parse("secure = false\nscbk_file = \"k\"").is_err());
         assert!(parse("install_mode = true\nscbk_file = \"k\"").is_err());
+    }
+
+    #[test]
+    fn two_pds_on_one_port_are_refused() {
+        let second = "[[reader]]\nname = \"r2\"\ndoor = \"a\"\ndirection = \"out\"\nkind = \"osdp\"\npath = \"/dev/ttyUSB0\"\naddress = 2\nsecure = false\n";
+        let err = parse(&format!("secure = false\n{second}")).unwrap_err();
+        assert!(err.contains("same port"), "{err}");
     }
 
     #[test]

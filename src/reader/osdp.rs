@@ -85,6 +85,13 @@ pub async fn run(config: OsdpReaderConfig, io: ReaderIo) {
     if config.key == OsdpKey::Install {
         tracing::warn!(parent: &span, "install_mode: secure channel with the publicly known default key SCBK-D");
     }
+    if let OsdpKey::File(path) = &config.key {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map(|m| m.permissions().mode());
+        if mode.is_ok_and(|mode| mode & 0o077 != 0) {
+            tracing::warn!(parent: &span, key_file = %path.display(), "scbk_file is readable by other users: chmod 0600 it");
+        }
+    }
     if config.key == OsdpKey::None {
         tracing::warn!(parent: &span, "secure = false: card data travels in clear on the bus");
     }
@@ -126,6 +133,7 @@ async fn load_key(key: &OsdpKey) -> Result<Option<(Scbk, bool)>, OsdpError> {
             let text = tokio::fs::read_to_string(path)
                 .await
                 .map_err(|e| failed(e.to_string()))?;
+
             let scbk = Scbk::parse(&text).map_err(|e| failed(e.to_string()))?;
             Ok(Some((scbk, false)))
         }
