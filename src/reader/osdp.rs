@@ -181,6 +181,8 @@ async fn session(
     );
     output.set_status(ReaderStatus::Online);
     backoff.reset();
+    // Feedback for a read before an outage would light the LED for nobody.
+    while feedback.try_recv().is_ok() {}
 
     let mut pending: VecDeque<Command> = VecDeque::new();
     let mut feedback_open = true;
