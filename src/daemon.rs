@@ -22,7 +22,7 @@ use crate::door::{DoorController, DoorInput, DoorStatus, ReaderSlot, actuator, g
 use crate::model::{Actor, DoorId, ReaderId, Role};
 use crate::pin::Lockout;
 use crate::reader::{
-    ReaderInfo, ReaderIo, ReaderMessage, ReaderOutput, ReaderStatus, pcsc, serial,
+    ReaderInfo, ReaderIo, ReaderMessage, ReaderOutput, ReaderStatus, osdp, pcsc, serial,
 };
 use crate::store::register::RegisterWriter;
 use crate::store::{self, Changed, DB_FILE, Db, devices, tokens};
@@ -144,6 +144,10 @@ pub async fn run(
             }
             ReaderKind::Serial(serial_config) => {
                 tasks.spawn(serial::run(serial_config.clone(), io));
+                None
+            }
+            ReaderKind::Osdp(osdp_config) => {
+                tasks.spawn(osdp::run(osdp_config.clone(), io));
                 None
             }
         };

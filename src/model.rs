@@ -46,14 +46,18 @@ pub enum Technology {
     /// Wiegand payload with the parity bits removed, big-endian, padded to whole bytes:
     /// 26-bit H10301 gives 3 bytes (facility, card), 34-bit 4 bytes, 37-bit 5 bytes.
     Wiegand,
+    /// Card data from an OSDP reader (`osdp_RAW`) that is not a 26/34/37-bit Wiegand frame:
+    /// the bytes as sent, bit count rounded up to whole bytes, unused low bits zero.
+    OsdpRaw,
 }
 
 impl Technology {
-    pub const ALL: [Technology; 4] = [
+    pub const ALL: [Technology; 5] = [
         Technology::Iso14443,
         Technology::Iso15693,
         Technology::Em4100,
         Technology::Wiegand,
+        Technology::OsdpRaw,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +66,7 @@ impl Technology {
             Technology::Iso15693 => "iso15693",
             Technology::Em4100 => "em4100",
             Technology::Wiegand => "wiegand",
+            Technology::OsdpRaw => "osdp-raw",
         }
     }
 }
@@ -91,7 +96,9 @@ pub enum CredentialError {
     TooLong { got: usize },
     #[error("a card UID is hexadecimal digits (separators ':', '-' and spaces allowed), got {0:?}")]
     NotHex(String),
-    #[error("unknown card technology {0:?} (expected iso14443, iso15693, em4100 or wiegand)")]
+    #[error(
+        "unknown card technology {0:?} (expected iso14443, iso15693, em4100, wiegand or osdp-raw)"
+    )]
     UnknownTechnology(String),
 }
 

@@ -139,9 +139,15 @@ fn a_reader_that_goes_away_is_an_alarm_until_it_comes_back() {
         let h = d.get_as("/healthz", None).body;
         h["status"] == "degraded" && h["doors"][0]["alarms"][0]["alarm"] == "reader_offline"
     });
-    let alarms = d.get("/api/v1/register?event=alarm").body["items"].clone();
-    assert_eq!(alarms[0]["reason"], "reader_offline");
-    assert_eq!(alarms[0]["reader"], "keluar");
+    // The alarm line is written right after the status changes, not before it.
+    eventually(
+        "the alarm is in the register",
+        Duration::from_secs(5),
+        || {
+            let alarms = d.get("/api/v1/register?event=alarm").body["items"].clone();
+            alarms[0]["reason"] == "reader_offline" && alarms[0]["reader"] == "keluar"
+        },
+    );
 
     let _replugged = PtyPair::new(dir.path());
     assert!(reader_path.exists());
@@ -150,9 +156,13 @@ fn a_reader_that_goes_away_is_an_alarm_until_it_comes_back() {
         Duration::from_secs(10),
         || d.get_as("/healthz", None).body["status"] == "ok",
     );
-    assert_eq!(
-        d.get("/api/v1/register?event=alarm_cleared").body["items"][0]["reason"],
-        "reader_offline"
+    eventually(
+        "the clearing is in the register",
+        Duration::from_secs(5),
+        || {
+            d.get("/api/v1/register?event=alarm_cleared").body["items"][0]["reason"]
+                == "reader_offline"
+        },
     );
 }
 

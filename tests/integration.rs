@@ -5,5 +5,6 @@ mod common;
 mod api;
 mod cli;
 mod hardware;
+mod osdp;
 mod pcsc;
 mod pin;

@@ -57,6 +57,17 @@ pub fn list(config: &Config, client: &Client) -> anyhow::Result<()> {
             ReaderKind::Serial(s) => {
                 format!("{} at {} baud, {:?}", s.path.display(), s.baud, s.protocol)
             }
+            ReaderKind::Osdp(o) => format!(
+                "{} at {} baud, OSDP address {}, {}",
+                o.path.display(),
+                o.baud,
+                o.address,
+                match o.key {
+                    crate::config::OsdpKey::None => "plain (no secure channel)",
+                    crate::config::OsdpKey::File(_) => "secure channel",
+                    crate::config::OsdpKey::Install => "secure channel, INSTALL MODE key",
+                }
+            ),
         };
         let state = live
             .as_ref()

@@ -15,10 +15,13 @@ use toml::Spanned;
 use crate::model::Direction;
 
 mod door;
+mod osdp;
+
 use crate::reader::frame::wiegand::WiegandOptions;
 pub use door::{
     ActuatorConfig, DoorConfig, DoorFile, FailMode, InputLine, PinMode, PinRule, relay_bytes,
 };
+pub use osdp::{OsdpKey, OsdpReaderConfig};
 
 /// Where the configuration is looked for when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/lawang/lawang.toml";
@@ -163,6 +166,25 @@ pub struct ReaderFile {
     /// serial with `protocol = "line"`: the technology of the UIDs on the lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub technology: Option<crate::model::Technology>,
+    /// osdp: the PD's address on the bus, 0-126 (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<u8>,
+    /// osdp: file holding the Secure Channel Base Key as 32 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scbk_file: Option<Spanned<PathBuf>>,
+    /// osdp: require the secure channel (default true; `false` only explicitly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secure: Option<bool>,
+    /// osdp: interval between polls in milliseconds (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_ms: Option<u64>,
+    /// osdp: how long to wait for each reply in milliseconds (default 200).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_timeout_ms: Option<u64>,
+    /// osdp: use the well-known default key SCBK-D to commission a new reader (default
+    /// false; instead of `scbk_file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install_mode: Option<bool>,
 }
 
 fn default_repeat_window_ms() -> u64 {
@@ -216,6 +238,7 @@ pub enum ReaderKind {
         pattern: String,
     },
     Serial(SerialReaderConfig),
+    Osdp(OsdpReaderConfig),
 }
 
 impl ReaderKind {
@@ -224,6 +247,7 @@ impl ReaderKind {
             ReaderKind::Simulated => "simulated",
             ReaderKind::Pcsc { .. } => "pcsc",
             ReaderKind::Serial(_) => "serial",
+            ReaderKind::Osdp(_) => "osdp",
         }
     }
 }
@@ -332,12 +356,16 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
                 format!("reader.door: no [[door]] is named {:?}", r.door.get_ref()),
             ));
         }
+        let kind = reader_kind(r)?;
+        if let ReaderKind::Osdp(o) = &kind {
+            osdp::check_own_port(o, &readers, r)?;
+        }
         readers.push(ReaderConfig {
             name: r.name.get_ref().clone(),
             door: r.door.get_ref().clone(),
             direction: r.direction,
             repeat_window: Duration::from_millis(r.repeat_window_ms),
-            kind: reader_kind(r)?,
+            kind,
         });
     }
 
@@ -371,6 +399,14 @@ fn reader_kind(r: &ReaderFile) -> Result<ReaderKind, Invalid> {
             Ok(())
         }
     };
+    if r.kind.get_ref() != "osdp" {
+        unused(r.address.is_some(), "address")?;
+        unused(r.scbk_file.is_some(), "scbk_file")?;
+        unused(r.secure.is_some(), "secure")?;
+        unused(r.poll_ms.is_some(), "poll_ms")?;
+        unused(r.reply_timeout_ms.is_some(), "reply_timeout_ms")?;
+        unused(r.install_mode.is_some(), "install_mode")?;
+    }
     match r.kind.get_ref().as_str() {
         "simulated" => {
             unused(r.name_match.is_some(), "match")?;
@@ -448,9 +484,10 @@ fn reader_kind(r: &ReaderFile) -> Result<ReaderKind, Invalid> {
                 protocol,
             }))
         }
+        "osdp" => osdp::validate(r).map(ReaderKind::Osdp),
         other => Err((
             kind_span,
-            format!("reader.kind {other:?} is not one of simulated, pcsc, serial"),
+            format!("reader.kind {other:?} is not one of simulated, pcsc, serial, osdp"),
         )),
     }
 }

@@ -10,6 +10,7 @@
 //! fuzzed without a port.
 
 pub mod frame;
+pub mod osdp;
 pub mod pcsc;
 pub mod serial;
 pub mod simulated;

@@ -164,9 +164,10 @@ impl Reader<'_> {
     }
 }
 
-/// Reopen delays: doubling from [`BACKOFF_FIRST`] up to [`BACKOFF_MAX`].
+/// Reopen delays: doubling from [`BACKOFF_FIRST`] up to [`BACKOFF_MAX`]. Shared with the
+/// OSDP driver, which reopens its port the same way.
 #[derive(Debug)]
-struct Backoff {
+pub(super) struct Backoff {
     next: Duration,
 }
 
@@ -179,13 +180,13 @@ impl Default for Backoff {
 }
 
 impl Backoff {
-    fn next_delay(&mut self) -> Duration {
+    pub(super) fn next_delay(&mut self) -> Duration {
         let delay = self.next;
         self.next = (delay * 2).min(BACKOFF_MAX);
         delay
     }
 
-    fn reset(&mut self) {
+    pub(super) fn reset(&mut self) {
         self.next = BACKOFF_FIRST;
     }
 }

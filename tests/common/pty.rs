@@ -38,8 +38,7 @@ impl PtyPair {
         }
     }
 
-    /// The end the test writes to (the reader's side is `reader`).
-    #[allow(dead_code)] // used by the reader bench, not by every test binary
+    /// The far end: the test writes frames to it, or a peer process (an OSDP PD) opens it.
     pub fn feeder(&self) -> &Path {
         &self.feeder
     }
