@@ -132,7 +132,8 @@ impl DoorController {
             };
             let decision = self.check_pin(&entry, pin).await;
             let event = ReaderEvent::Card(entry.credential);
-            return self.finish(slot, &event, decision, entry.reply).await;
+            let (outcome, reply) = self.finish(slot, &event, decision, entry.reply).await;
+            return (outcome.decision.is_granted(), reply.map(|r| (r, outcome)));
         }
         // A card held on a reader repeats; the window slides with each repeat so a card held
         // for a minute is still one presentation.
@@ -165,10 +166,10 @@ impl DoorController {
         // A new card on this reader abandons a PIN still being typed for another.
         if let Some(old) = pending.remove(&msg.reader) {
             let refused = holder_refused(&old.decision, Reason::PinTimeout);
-            let (_, owed) = self
+            let (outcome, reply) = self
                 .finish(slot, &ReaderEvent::Card(old.credential), refused, old.reply)
                 .await;
-            send(owed);
+            send(reply.map(|r| (r, outcome)));
         }
         let decision = match (&msg.event, self.pin_gate(&msg.event, decision, now)) {
             (ReaderEvent::Card(credential), Gate::AskPin(decision, hash)) => {
@@ -193,21 +194,19 @@ impl DoorController {
             }
             (_, Gate::AskPin(decision, _)) | (_, Gate::Decided(decision)) => decision,
         };
-        let (granted, owed) = self
+        let (outcome, reply) = self
             .finish(slot, &msg.event, decision, msg.reply.take())
             .await;
-        if let Some((_, outcome)) = &owed {
-            last.insert(
-                msg.reader,
-                LastRead {
-                    event: msg.event,
-                    at: msg.read_at,
-                    outcome: outcome.clone(),
-                },
-            );
-        } else {
-            last.remove(&msg.reader);
-        }
+        let granted = outcome.decision.is_granted();
+        let owed = reply.map(|r| (r, outcome.clone()));
+        last.insert(
+            msg.reader,
+            LastRead {
+                event: msg.event,
+                at: msg.read_at,
+                outcome,
+            },
+        );
         (granted, owed)
     }
 
@@ -276,7 +275,7 @@ impl DoorController {
                 continue;
             };
             let refused = holder_refused(&entry.decision, Reason::PinTimeout);
-            let (_, owed) = self
+            let (outcome, reply) = self
                 .finish(
                     slot,
                     &ReaderEvent::Card(entry.credential),
@@ -284,19 +283,20 @@ impl DoorController {
                     entry.reply,
                 )
                 .await;
-            send(owed);
+            send(reply.map(|r| (r, outcome)));
         }
     }
 
     /// Records a final decision and answers the reader; the line of a grant is on disk
-    /// before this returns `true`.
+    /// before this returns it. The API caller's reply is handed back, to be sent once the
+    /// strike has moved.
     async fn finish(
         &self,
         slot: &ReaderSlot,
         event: &ReaderEvent,
         decision: Decision,
         mut reply: Option<TapReply>,
-    ) -> (bool, Owed) {
+    ) -> (TapOutcome, Option<TapReply>) {
         let now = Utc::now();
         let line = RegisterLine::tap(now, &slot.info, event, decision.clone());
         let mut outcome = TapOutcome {
@@ -343,7 +343,7 @@ impl DoorController {
         } else {
             Feedback::Refused
         });
-        (granted, reply.map(|r| (r, outcome)))
+        (outcome, reply)
     }
 
     async fn input(&self, input: DoorInput, state: &mut DoorState) -> Vec<Action> {

@@ -448,3 +448,18 @@ async fn no_pin_in_time_is_a_recorded_refusal() {
         [("tap".into(), "pin_timeout".into())]
     );
 }
+
+/// Regression: a card held on a hardware reader (nobody waiting for a reply) was counted at
+/// every repeat once PIN support reworked how outcomes are remembered.
+#[tokio::test]
+async fn a_held_card_on_a_hardware_reader_counts_once() {
+    let rig = rig(Duration::from_secs(60));
+    let card = Credential::parse_hex(Technology::Iso14443, "C0FFEE").unwrap();
+    for _ in 0..5 {
+        assert!(rig.output.card(card).await);
+    }
+    // A marker tap through the API: once it is answered, the five reads before it are done.
+    tap(&rig, "BADBAD").await;
+    let taps: Vec<_> = events(&rig, 2).await.into_iter().map(|(_, r)| r).collect();
+    assert_eq!(taps, ["granted", "unknown_credential"]);
+}
