@@ -81,6 +81,13 @@ impl Pd {
         self.send(&json!({ "keypad": keys }));
     }
 
+    /// Asks the PD script for its `time.monotonic_ns()` (a `{"pong": ns}` line): the clock
+    /// check of `benches/osdp.rs`.
+    #[allow(dead_code)] // only the bench uses it
+    pub fn ping(&mut self) {
+        self.send(&json!({ "ping": true }));
+    }
+
     fn send(&mut self, msg: &Value) {
         let stdin = self.stdin.as_mut().unwrap();
         writeln!(stdin, "{msg}").unwrap();

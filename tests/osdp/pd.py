@@ -6,9 +6,12 @@
 Reads JSON lines on stdin and prints JSON lines on stdout, so a Rust test can drive it:
   in:  {"card": {"format": "wiegand"|"unspecified", "bits": 26, "data": "hex"}}
        {"keypad": "1234"}
+       {"ping": true}
   out: {"ready": true}                          once libosdp runs
        {"command": {...}}                       every command the CP sent (bytes as hex)
        {"sc_active": true|false}                whenever the secure channel state changes
+       {"presented": ns}                        time.monotonic_ns() just before a card is queued
+       {"pong": ns}                             time.monotonic_ns(), for a clock check
 """
 
 import argparse
@@ -124,20 +127,25 @@ def main():
             card = msg["card"]
             fmt = CardFormat.Wiegand if card.get("format", "wiegand") == "wiegand" \
                 else CardFormat.Unspecified
-            pd.submit_event({
+            event = {
                 "event": Event.CardRead,
                 "reader_no": 0,
                 "direction": 0,
                 "format": fmt,
                 "length": card["bits"],
                 "data": bytes.fromhex(card["data"]),
-            })
+            }
+            presented = time.monotonic_ns()
+            pd.submit_event(event)
+            emit({"presented": presented})
         elif "keypad" in msg:
             pd.submit_event({
                 "event": Event.KeyPress,
                 "reader_no": 0,
                 "data": msg["keypad"].encode(),
             })
+        elif "ping" in msg:
+            emit({"pong": time.monotonic_ns()})
     # Stdin closed: the test is over.
     stop.set()
     time.sleep(0.1)
