@@ -99,6 +99,8 @@ pub async fn run(
         doors.push(parts);
     }
     let mut reader_handles = Vec::new();
+    // OSDP readers on one port form one bus, driven by one task.
+    let mut osdp_buses: Vec<Vec<(crate::config::OsdpReaderConfig, ReaderIo)>> = Vec::new();
     for reader in &config.readers {
         let Some(door) = doors.iter_mut().find(|d| d.controller.name == reader.door) else {
             anyhow::bail!("reader {:?}: no door {:?}", reader.name, reader.door);
@@ -147,7 +149,14 @@ pub async fn run(
                 None
             }
             ReaderKind::Osdp(osdp_config) => {
-                tasks.spawn(osdp::run(osdp_config.clone(), io));
+                let member = (osdp_config.clone(), io);
+                match osdp_buses
+                    .iter_mut()
+                    .find(|bus| bus.iter().any(|(c, _)| c.path == osdp_config.path))
+                {
+                    Some(bus) => bus.push(member),
+                    None => osdp_buses.push(vec![member]),
+                }
                 None
             }
         };
@@ -157,6 +166,10 @@ pub async fn run(
             status: status_rx,
             simulated,
         });
+    }
+
+    for bus in osdp_buses {
+        tasks.spawn(osdp::run(bus));
     }
 
     // Controllers stop after the API and the readers, so a door is locked last of all.
