@@ -131,7 +131,8 @@ pub async fn run(
             },
         );
         let io = ReaderIo {
-            output: ReaderOutput::new(info.id, door.events.0.clone(), Arc::new(status_tx)),
+            output: ReaderOutput::new(info.id, door.events.0.clone(), Arc::new(status_tx))
+                .with_door_inputs(door.inputs.0.clone()),
             feedback: feedback_rx,
             shutdown: readers_stop.clone(),
         };

@@ -476,3 +476,60 @@ fn several_pd_addresses_on_one_bus() {
     let _ = relay.kill();
     let _ = relay.wait();
 }
+
+/// Tamper and power failure reported by the PD (osdp_LSTATR) are alarms on its door,
+/// recorded in the register with the reader's name, and clear when the PD reports them gone.
+#[test]
+fn tamper_and_power_failure_at_an_osdp_reader_are_alarms() {
+    let dir = tempfile::tempdir().unwrap();
+    let pty = PtyPair::new(dir.path());
+    let mut pd = Pd::start(pty.feeder(), 1, None);
+    let d = daemon(&pty, "secure = false");
+    wait_online(&d, "the PD comes online");
+    let alarms = |d: &TestDaemon| {
+        let mut codes: Vec<String> = d.get_as("/healthz", None).body["doors"][0]["alarms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| format!("{}@{}", a["alarm"].as_str().unwrap(), a["reader"]))
+            .collect();
+        codes.sort();
+        codes
+    };
+    pd.local_status(true, false);
+    eventually("the tamper alarm", Duration::from_secs(5), || {
+        alarms(&d) == ["reader_tamper@\"masuk\""]
+    });
+    pd.local_status(true, true);
+    eventually("the power alarm too", Duration::from_secs(5), || {
+        alarms(&d).len() == 2
+    });
+    assert_eq!(
+        alarms(&d),
+        ["reader_power@\"masuk\"", "reader_tamper@\"masuk\""]
+    );
+    pd.local_status(false, false);
+    eventually("both alarms clear", Duration::from_secs(5), || {
+        alarms(&d).is_empty()
+    });
+    let lines = d.get("/api/v1/register").body["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let alarm_lines: Vec<String> = lines
+        .iter()
+        .filter(|l| l["event"].as_str().is_some_and(|e| e.starts_with("alarm")))
+        .map(|l| format!("{} {} {}", l["event"], l["reason"], l["reader"]))
+        .collect();
+    // Newest first.
+    assert_eq!(
+        alarm_lines,
+        [
+            "\"alarm_cleared\" \"reader_power\" \"masuk\"",
+            "\"alarm_cleared\" \"reader_tamper\" \"masuk\"",
+            "\"alarm\" \"reader_power\" \"masuk\"",
+            "\"alarm\" \"reader_tamper\" \"masuk\"",
+        ],
+        "{lines:?}"
+    );
+}

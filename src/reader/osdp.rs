@@ -38,6 +38,7 @@ use tokio_serial::{ClearBuffer, SerialPort, SerialPortBuilderExt, SerialStream};
 use tracing::Instrument;
 
 use crate::config::{OsdpKey, OsdpReaderConfig};
+use crate::door::state::Alarm;
 use crate::reader::serial::Backoff;
 use crate::reader::{Feedback, ReaderEvent, ReaderIo, ReaderOutput, ReaderStatus};
 use link::{Link, LinkError};
@@ -224,6 +225,9 @@ impl Pd {
         self.next_due = Instant::now();
         // Feedback for a read before an outage would light the LED for nobody.
         while self.feedback.try_recv().is_ok() {}
+        // PDs report tamper and power changes unasked (osdp_LSTATR as a poll reply), but
+        // only changes: ask once for the state they are in now.
+        self.pending.push_back(Command::local_status());
         Ok(())
     }
 
@@ -357,6 +361,11 @@ async fn handle_reply(
         // Card + PIN: the door controller collects the keys (never logged: a PIN).
         Reply::Keypad { keys, .. } => {
             return Ok(output.send(ReaderEvent::Keypad(keys.to_text()), None).await);
+        }
+        Reply::LocalStatus { tamper, power } => {
+            tracing::debug!(tamper, power, "PD local status");
+            return Ok(output.reader_alarm(Alarm::ReaderTamper, tamper).await
+                && output.reader_alarm(Alarm::ReaderPower, power).await);
         }
         Reply::Ack | Reply::Busy => {}
         other => tracing::debug!(reply = ?other, "OSDP reply not acted on"),

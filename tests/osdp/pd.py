@@ -6,6 +6,7 @@
 Reads JSON lines on stdin and prints JSON lines on stdout, so a Rust test can drive it:
   in:  {"card": {"format": "wiegand"|"unspecified", "bits": 26, "data": "hex"}}
        {"keypad": "1234"}
+       {"local_status": {"tamper": true, "power": false}}   reported as osdp_LSTATR
   out: {"ready": true}                          once libosdp runs
        {"command": {...}}                       every command the CP sent (bytes as hex)
        {"sc_active": true|false}                whenever the secure channel state changes
@@ -21,7 +22,7 @@ import time
 import tty
 
 from osdp import (PeripheralDevice, PDInfo, PDCapabilities, Capability, Channel,
-                  LibFlag, LogLevel, Event, CardFormat)
+                  LibFlag, LogLevel, Event, CardFormat, StatusReportType)
 
 
 class TtyChannel(Channel):
@@ -131,6 +132,14 @@ def main():
                 "format": fmt,
                 "length": card["bits"],
                 "data": bytes.fromhex(card["data"]),
+            })
+        elif "local_status" in msg:
+            status = msg["local_status"]
+            pd.submit_event({
+                "event": Event.Status,
+                "type": StatusReportType.Local,
+                "nr_entries": 2,
+                "report": bytes([int(status["tamper"]), int(status["power"])]),
             })
         elif "keypad" in msg:
             pd.submit_event({
