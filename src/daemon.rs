@@ -47,6 +47,8 @@ pub struct ReaderHandle {
     pub status: watch::Receiver<ReaderStatus>,
     /// Present for simulated readers: the API sends taps through it.
     pub simulated: Option<ReaderOutput>,
+    /// Present for OSDP readers: the API sends requests (KEYSET) through it.
+    pub osdp: Option<mpsc::Sender<osdp::OsdpRequest>>,
 }
 
 pub struct Devices {
@@ -100,7 +102,7 @@ pub async fn run(
     }
     let mut reader_handles = Vec::new();
     // OSDP readers on one port form one bus, driven by one task.
-    let mut osdp_buses: Vec<Vec<(crate::config::OsdpReaderConfig, ReaderIo)>> = Vec::new();
+    let mut osdp_buses: Vec<Vec<osdp::BusMember>> = Vec::new();
     for reader in &config.readers {
         let Some(door) = doors.iter_mut().find(|d| d.controller.name == reader.door) else {
             anyhow::bail!("reader {:?}: no door {:?}", reader.name, reader.door);
@@ -136,6 +138,7 @@ pub async fn run(
             feedback: feedback_rx,
             shutdown: readers_stop.clone(),
         };
+        let mut osdp_requests = None;
         let simulated = match &reader.kind {
             ReaderKind::Simulated => {
                 io.output.set_status(ReaderStatus::Online);
@@ -150,10 +153,16 @@ pub async fn run(
                 None
             }
             ReaderKind::Osdp(osdp_config) => {
-                let member = (osdp_config.clone(), io);
+                let (requests_tx, requests) = mpsc::channel(1);
+                osdp_requests = Some(requests_tx);
+                let member = osdp::BusMember {
+                    config: osdp_config.clone(),
+                    io,
+                    requests,
+                };
                 match osdp_buses
                     .iter_mut()
-                    .find(|bus| bus.iter().any(|(c, _)| c.path == osdp_config.path))
+                    .find(|bus| bus.iter().any(|m| m.config.path == osdp_config.path))
                 {
                     Some(bus) => bus.push(member),
                     None => osdp_buses.push(vec![member]),
@@ -166,6 +175,7 @@ pub async fn run(
             door_name: reader.door.clone(),
             status: status_rx,
             simulated,
+            osdp: osdp_requests,
         });
     }
 

@@ -32,7 +32,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep, sleep_until};
 use tokio_serial::{ClearBuffer, SerialPort, SerialPortBuilderExt, SerialStream};
 use tracing::Instrument;
@@ -75,11 +75,12 @@ pub enum OsdpError {
 /// Runs one OSDP bus (every reader configured on one serial port) until the readers'
 /// shutdown is cancelled or every door controller on it went away. Never returns an error:
 /// a missing, silent or untrusted PD is reported as [`ReaderStatus::Offline`] and retried.
-pub async fn run(members: Vec<(OsdpReaderConfig, ReaderIo)>) {
-    let Some((first, io)) = members.first() else {
+pub async fn run(members: Vec<BusMember>) {
+    let Some(first) = members.first() else {
         return;
     };
-    let (path, baud, shutdown) = (first.path.clone(), first.baud, io.shutdown.clone());
+    let (path, baud) = (first.config.path.clone(), first.config.baud);
+    let shutdown = first.io.shutdown.clone();
     let span = tracing::info_span!("osdp_bus", path = %path.display());
     let mut pds: Vec<Pd> = members.into_iter().map(Pd::new).collect();
     async move {
@@ -107,8 +108,26 @@ pub async fn run(members: Vec<(OsdpReaderConfig, ReaderIo)>) {
     .await
 }
 
+/// A request to one OSDP reader from the API.
+pub enum OsdpRequest {
+    /// Send osdp_KEYSET with this new key over the established secure channel; the answer
+    /// is `Ok` on the PD's ACK. The key is not kept anywhere after the send.
+    Keyset {
+        key: Scbk,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+}
+
+/// One reader on a bus, as the daemon hands it to [`run`].
+pub struct BusMember {
+    pub config: OsdpReaderConfig,
+    pub io: ReaderIo,
+    pub requests: mpsc::Receiver<OsdpRequest>,
+}
+
 /// One PD on the bus and everything the bus task keeps for it.
 struct Pd {
+    requests: mpsc::Receiver<OsdpRequest>,
     config: OsdpReaderConfig,
     output: ReaderOutput,
     feedback: mpsc::Receiver<Feedback>,
@@ -125,7 +144,13 @@ struct Pd {
 }
 
 impl Pd {
-    fn new((config, io): (OsdpReaderConfig, ReaderIo)) -> Pd {
+    fn new(
+        BusMember {
+            config,
+            io,
+            requests,
+        }: BusMember,
+    ) -> Pd {
         let span = tracing::info_span!(
             "osdp_reader",
             path = %config.path.display(),
@@ -133,6 +158,7 @@ impl Pd {
         );
         warn_about_key(&config, &span);
         Pd {
+            requests,
             link: Link::new(config.address, config.reply_timeout),
             config,
             output: io.output,
@@ -169,7 +195,10 @@ impl Pd {
         bus_backoff: &mut Backoff,
     ) -> Result<(), OsdpError> {
         let result = if self.online {
-            self.poll(port).await
+            match self.requests.try_recv() {
+                Ok(request) => self.serve(port, request).await.map(|()| true),
+                Err(_) => self.poll(port).await,
+            }
         } else {
             self.connect(port).await.map(|()| {
                 bus_backoff.reset();
@@ -184,6 +213,10 @@ impl Pd {
             }
             Err(OsdpError::Link(err)) if err.is_port_failure() => Err(err.into()),
             Err(err) => {
+                // Requests made while the PD is away would otherwise wait for it.
+                while let Ok(OsdpRequest::Keyset { reply, .. }) = self.requests.try_recv() {
+                    let _ = reply.send(Err(format!("the reader is offline: {err}")));
+                }
                 self.offline(&err);
                 self.next_due = Instant::now() + self.backoff.next_delay();
                 Ok(())
@@ -229,6 +262,42 @@ impl Pd {
         // only changes: ask once for the state they are in now.
         self.pending.push_back(Command::local_status());
         Ok(())
+    }
+
+    /// Runs one API request. A PD's refusal is an answer to the caller, not a failure of
+    /// the PD; a broken exchange is both.
+    async fn serve(
+        &mut self,
+        port: &mut SerialStream,
+        request: OsdpRequest,
+    ) -> Result<(), OsdpError> {
+        let OsdpRequest::Keyset { key, reply } = request;
+        if !self.link.is_secure() {
+            let _ = reply.send(Err(
+                "the reader is not on the secure channel: KEYSET is only sent encrypted".into(),
+            ));
+            return Ok(());
+        }
+        let answer = self.link.transact(port, &Command::keyset(&key)).await;
+        self.next_due = Instant::now() + self.config.poll;
+        match answer {
+            Ok(Reply::Ack) => {
+                tracing::warn!(
+                    "KEYSET acknowledged: the PD now holds a new key; point scbk_file at it"
+                );
+                let _ = reply.send(Ok(()));
+                Ok(())
+            }
+            Ok(other) => {
+                let why = unexpected("KEYSET", &other).to_string();
+                let _ = reply.send(Err(why));
+                Ok(())
+            }
+            Err(err) => {
+                let _ = reply.send(Err(format!("no answer to KEYSET: {err}")));
+                Err(err.into())
+            }
+        }
     }
 
     /// Sends the next queued feedback command, or a poll. `Ok(false)` once the door
