@@ -18,6 +18,11 @@
 //! libosdp's PD then refuses the resent command), the handshake is run again at once, at
 //! most every 10 s, so a single lost reply does not raise an alarm.
 //!
+//! The PD's local status (osdp_LSTATR: tamper, power failure; asked once on connect, then
+//! sent by the PD on change) raises or clears `reader_tamper` / `reader_power` at the door.
+//! An admin can have a new key installed on a PD (osdp_KEYSET, [`OsdpRequest`]); it is sent
+//! in place of a poll, only over the secure channel.
+//!
 //! Pure layers: `crc` (packet checks), `packet` (framing and an incremental decoder),
 //! `message` (commands built, replies read), `secure` (the secure channel's keys, MACs and
 //! encryption); `link` does one PD's command/reply exchange over a byte stream.

@@ -490,6 +490,15 @@ mod tests {
     }
 
     #[test]
+    fn keyset_carries_key_type_scbk_length_and_key() {
+        let key = super::super::secure::Scbk([7; 16]);
+        let c = Command::keyset(&key);
+        assert_eq!(c.code, 0x75);
+        assert_eq!(&c.data[..2], &[1, 16]);
+        assert_eq!(&c.data[2..], &[7; 16]);
+    }
+
+    #[test]
     fn led_command_layout() {
         let led = Command::led_temporary(0, 0, LedColour::Green, 20);
         assert_eq!(led.data.len(), 14);
