@@ -193,21 +193,19 @@ impl DoorController {
             }
             (_, Gate::AskPin(decision, _)) | (_, Gate::Decided(decision)) => decision,
         };
-        let (granted, owed) = self
-            .finish(slot, &msg.event, decision, msg.reply.take())
+        let (granted, owed, outcome) = self
+            .finish_outcome(slot, &msg.event, decision, msg.reply.take())
             .await;
-        if let Some((_, outcome)) = &owed {
-            last.insert(
-                msg.reader,
-                LastRead {
-                    event: msg.event,
-                    at: msg.read_at,
-                    outcome: outcome.clone(),
-                },
-            );
-        } else {
-            last.remove(&msg.reader);
-        }
+        // Remembered for every reader, not only for API callers waiting on a reply: a card
+        // held on a hardware reader repeats too.
+        last.insert(
+            msg.reader,
+            LastRead {
+                event: msg.event,
+                at: msg.read_at,
+                outcome,
+            },
+        );
         (granted, owed)
     }
 
@@ -295,8 +293,20 @@ impl DoorController {
         slot: &ReaderSlot,
         event: &ReaderEvent,
         decision: Decision,
-        mut reply: Option<TapReply>,
+        reply: Option<TapReply>,
     ) -> (bool, Owed) {
+        let (granted, owed, _) = self.finish_outcome(slot, event, decision, reply).await;
+        (granted, owed)
+    }
+
+    /// [`Self::finish`], also returning the outcome for the repeat check.
+    async fn finish_outcome(
+        &self,
+        slot: &ReaderSlot,
+        event: &ReaderEvent,
+        decision: Decision,
+        mut reply: Option<TapReply>,
+    ) -> (bool, Owed, TapOutcome) {
         let now = Utc::now();
         let line = RegisterLine::tap(now, &slot.info, event, decision.clone());
         let mut outcome = TapOutcome {
@@ -343,7 +353,8 @@ impl DoorController {
         } else {
             Feedback::Refused
         });
-        (granted, reply.map(|r| (r, outcome)))
+        let owed = reply.map(|r| (r, outcome.clone()));
+        (granted, owed, outcome)
     }
 
     async fn input(&self, input: DoorInput, state: &mut DoorState) -> Vec<Action> {

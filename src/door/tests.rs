@@ -165,6 +165,21 @@ async fn relocks_after_unlock_seconds_on_the_monotonic_clock() {
     assert_eq!(strikes(&rig).last().unwrap().0, Strike::Locked);
 }
 
+/// Regression: only reads with an API reply channel were remembered, so a card held on a
+/// hardware reader (RDM6300, OSDP) made a register line per repeat.
+#[tokio::test]
+async fn a_card_held_on_a_hardware_reader_counts_once() {
+    let rig = rig(Duration::from_secs(60));
+    let card = Credential::parse_hex(Technology::Iso14443, "C0FFEE").unwrap();
+    assert!(rig.output.card(card).await);
+    let again = tap(&rig, "C0FFEE").await;
+    assert!(again.decision.is_granted());
+    assert_eq!(
+        again.register_id, None,
+        "a repeat is not a new register line"
+    );
+}
+
 #[tokio::test]
 async fn a_held_card_counts_once_until_it_is_lifted() {
     let rig = rig(Duration::from_secs(60));
