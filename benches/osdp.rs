@@ -335,7 +335,15 @@ fn run(baud: u32, secure: bool, taps: u16) -> Run {
         poll: POLL,
         reply_timeout: Duration::from_millis(200),
     };
-    door.spawn_driver(lawang::reader::osdp::run(config, io));
+    // No KEYSET requests in the bench; the sender is kept so the channel stays open.
+    let (_requests, requests) = tokio::sync::mpsc::channel(1);
+    door.spawn_driver(lawang::reader::osdp::run(vec![
+        lawang::reader::osdp::BusMember {
+            config,
+            io,
+            requests,
+        },
+    ]));
     door.wait_online(Duration::from_secs(20));
     let mut baseline = Baseline::start(&baseline_line.cp, scbk);
     let mut clock = check_clock(&mut lawang_pd, 10);

@@ -47,6 +47,8 @@ pub struct ReaderHandle {
     pub status: watch::Receiver<ReaderStatus>,
     /// Present for simulated readers: the API sends taps through it.
     pub simulated: Option<ReaderOutput>,
+    /// Present for OSDP readers: the API sends requests (KEYSET) through it.
+    pub osdp: Option<mpsc::Sender<osdp::OsdpRequest>>,
 }
 
 pub struct Devices {
@@ -99,6 +101,8 @@ pub async fn run(
         doors.push(parts);
     }
     let mut reader_handles = Vec::new();
+    // OSDP readers on one port form one bus, driven by one task.
+    let mut osdp_buses: Vec<Vec<osdp::BusMember>> = Vec::new();
     for reader in &config.readers {
         let Some(door) = doors.iter_mut().find(|d| d.controller.name == reader.door) else {
             anyhow::bail!("reader {:?}: no door {:?}", reader.name, reader.door);
@@ -129,10 +133,12 @@ pub async fn run(
             },
         );
         let io = ReaderIo {
-            output: ReaderOutput::new(info.id, door.events.0.clone(), Arc::new(status_tx)),
+            output: ReaderOutput::new(info.id, door.events.0.clone(), Arc::new(status_tx))
+                .with_door_inputs(door.inputs.0.clone()),
             feedback: feedback_rx,
             shutdown: readers_stop.clone(),
         };
+        let mut osdp_requests = None;
         let simulated = match &reader.kind {
             ReaderKind::Simulated => {
                 io.output.set_status(ReaderStatus::Online);
@@ -147,7 +153,20 @@ pub async fn run(
                 None
             }
             ReaderKind::Osdp(osdp_config) => {
-                tasks.spawn(osdp::run(osdp_config.clone(), io));
+                let (requests_tx, requests) = mpsc::channel(1);
+                osdp_requests = Some(requests_tx);
+                let member = osdp::BusMember {
+                    config: osdp_config.clone(),
+                    io,
+                    requests,
+                };
+                match osdp_buses
+                    .iter_mut()
+                    .find(|bus| bus.iter().any(|m| m.config.path == osdp_config.path))
+                {
+                    Some(bus) => bus.push(member),
+                    None => osdp_buses.push(vec![member]),
+                }
                 None
             }
         };
@@ -156,7 +175,12 @@ pub async fn run(
             door_name: reader.door.clone(),
             status: status_rx,
             simulated,
+            osdp: osdp_requests,
         });
+    }
+
+    for bus in osdp_buses {
+        tasks.spawn(osdp::run(bus));
     }
 
     // Controllers stop after the API and the readers, so a door is locked last of all.

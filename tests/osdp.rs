@@ -9,6 +9,8 @@ use crate::common::daemon::{TestDaemon, eventually};
 use crate::common::osdp_pd::Pd;
 use crate::common::pty::PtyPair;
 
+mod bus;
+
 const KEY: &str = "000102030405060708090a0b0c0d0e0f";
 const OTHER_KEY: &str = "f0e0d0c0b0a090807060504030201000";
 
@@ -363,4 +365,137 @@ fn plain_text(log: &str) -> String {
         }
     }
     out
+}
+
+/// Tamper and power failure reported by the PD (osdp_LSTATR) are alarms on its door,
+/// recorded in the register with the reader's name, and clear when the PD reports them gone.
+#[test]
+fn tamper_and_power_failure_at_an_osdp_reader_are_alarms() {
+    let dir = tempfile::tempdir().unwrap();
+    let pty = PtyPair::new(dir.path());
+    let mut pd = Pd::start(pty.feeder(), 1, None);
+    let d = daemon(&pty, "secure = false");
+    wait_online(&d, "the PD comes online");
+    let alarms = |d: &TestDaemon| {
+        let mut codes: Vec<String> = d.get_as("/healthz", None).body["doors"][0]["alarms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| format!("{}@{}", a["alarm"].as_str().unwrap(), a["reader"]))
+            .collect();
+        codes.sort();
+        codes
+    };
+    pd.local_status(true, false);
+    eventually("the tamper alarm", Duration::from_secs(5), || {
+        alarms(&d) == ["reader_tamper@\"masuk\""]
+    });
+    pd.local_status(true, true);
+    eventually("the power alarm too", Duration::from_secs(5), || {
+        alarms(&d).len() == 2
+    });
+    assert_eq!(
+        alarms(&d),
+        ["reader_power@\"masuk\"", "reader_tamper@\"masuk\""]
+    );
+    pd.local_status(false, false);
+    eventually("both alarms clear", Duration::from_secs(5), || {
+        alarms(&d).is_empty()
+    });
+    let lines = d.get("/api/v1/register").body["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let alarm_lines: Vec<String> = lines
+        .iter()
+        .filter(|l| l["event"].as_str().is_some_and(|e| e.starts_with("alarm")))
+        .map(|l| format!("{} {} {}", l["event"], l["reason"], l["reader"]))
+        .collect();
+    // Newest first.
+    assert_eq!(
+        alarm_lines,
+        [
+            "\"alarm_cleared\" \"reader_power\" \"masuk\"",
+            "\"alarm_cleared\" \"reader_tamper\" \"masuk\"",
+            "\"alarm\" \"reader_power\" \"masuk\"",
+            "\"alarm\" \"reader_tamper\" \"masuk\"",
+        ],
+        "{lines:?}"
+    );
+}
+
+/// `lawang osdp keyset` installs a new key on the PD over the secure channel; the daemon
+/// stores nothing, and after the operator points `scbk_file` at the new key the PD only
+/// accepts that key.
+#[test]
+fn keyset_installs_a_new_key_that_the_pd_then_requires() {
+    let dir = tempfile::tempdir().unwrap();
+    let pty = PtyPair::new(dir.path());
+    let key_file = dir.path().join("masuk.scbk");
+    std::fs::write(&key_file, KEY).unwrap();
+    let new_key_file = dir.path().join("masuk-new.scbk");
+    std::fs::write(&new_key_file, OTHER_KEY).unwrap();
+    let pd = Pd::start(pty.feeder(), 1, Some(KEY));
+    let mut d = daemon(&pty, &format!("scbk_file = {key_file:?}"));
+    wait_online(&d, "the PD comes online with the old key");
+
+    // Admin only; the key is never echoed.
+    let operator = d.token_for("operator");
+    let r = d.post_raw(
+        "/api/v1/readers/masuk/osdp/keyset",
+        Some(&operator),
+        &json!({ "key": OTHER_KEY }).to_string(),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    let out = d.cli(&[
+        "osdp",
+        "keyset",
+        "--reader",
+        "masuk",
+        "--key-file",
+        new_key_file.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}\n{:?}", pd.lines());
+    assert!(stdout.contains("acknowledged"), "{stdout}");
+    assert!(
+        !format!("{stdout}{stderr}")
+            .to_lowercase()
+            .contains(OTHER_KEY)
+    );
+    d.stop();
+    let log = d.log().to_lowercase();
+    assert!(
+        !log.contains(OTHER_KEY) && !log.contains(KEY),
+        "a key reached the log"
+    );
+
+    // The old key no longer opens the PD's secure channel; the new one does.
+    let d = daemon(&pty, &format!("scbk_file = {key_file:?}"));
+    eventually("the old key is refused", Duration::from_secs(10), || {
+        status(&d)["detail"]
+            .as_str()
+            .is_some_and(|s| s.contains("secure channel failed"))
+    });
+    drop(d);
+    let d = daemon(&pty, &format!("scbk_file = {new_key_file:?}"));
+    wait_online(&d, "the PD comes online with the new key");
+    eventually(
+        "the PD's secure channel with the new key",
+        Duration::from_secs(5),
+        || {
+            let lines = pd.lines();
+            let last = lines.iter().rev().find_map(|v| v.get("sc_active"));
+            last == Some(&json!(true))
+        },
+    );
+    // libosdp shows the KEYSET it received and drops the session on it.
+    let keyset = pd.commands().into_iter().find(|c| c["command"] == 5);
+    assert_eq!(
+        keyset.as_ref().map(|c| c["data"].clone()),
+        Some(json!(OTHER_KEY)),
+        "{:?}",
+        pd.lines()
+    );
 }

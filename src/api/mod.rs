@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 
 mod devices;
+mod osdp;
 mod people;
 mod register;
 mod tokens;
@@ -51,6 +52,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> axum::Router {
     let v1 = OpenApiRouter::new()
         .merge(people::routes())
         .merge(devices::routes())
+        .merge(osdp::routes())
         .merge(register::routes())
         .merge(tokens::routes());
     let (app, mut doc) = OpenApiRouter::new()

@@ -67,6 +67,9 @@ pub enum Command {
     /// Card readers: those plugged in and those configured.
     #[command(subcommand)]
     Readers(ReadersCmd),
+    /// OSDP reader maintenance, through the running daemon.
+    #[command(subcommand)]
+    Osdp(OsdpCmd),
     /// Doors, readers and the database as the daemon sees them (`/healthz`).
     Status {
         #[command(flatten)]
@@ -89,6 +92,22 @@ pub struct ApiArgs {
 pub enum ReadersCmd {
     /// PC/SC readers and serial ports present, and the state of each configured reader.
     List {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OsdpCmd {
+    /// Install a new secure channel key on the PD (osdp_KEYSET over the established secure
+    /// channel). On success point the reader's `scbk_file` at the new key and restart.
+    Keyset {
+        #[arg(long)]
+        reader: String,
+        /// File holding the new key as 32 hex digits (the key itself is never an argument:
+        /// arguments are visible to other users).
+        #[arg(long)]
+        key_file: PathBuf,
         #[command(flatten)]
         api: ApiArgs,
     },
@@ -378,6 +397,26 @@ pub fn run(
         }
         Command::Readers(ReadersCmd::List { api }) => readers::list(config, &client(api)),
         Command::Status { api } => print(client(api).get("/healthz", &[])?),
+        Command::Osdp(OsdpCmd::Keyset {
+            reader,
+            key_file,
+            api,
+        }) => {
+            let text = std::fs::read_to_string(&key_file)
+                .with_context(|| format!("cannot read {}", key_file.display()))?;
+            // Checked here so a malformed file is reported by name, without its content.
+            crate::reader::osdp::secure::Scbk::parse(&text)
+                .with_context(|| format!("{}", key_file.display()))?;
+            client(api).post(
+                &format!("/api/v1/readers/{reader}/osdp/keyset"),
+                &json!({ "key": text.trim() }),
+            )?;
+            println!(
+                "the PD acknowledged the new key: set scbk_file = {:?} for reader {reader:?} and restart lawang",
+                key_file.display().to_string()
+            );
+            Ok(())
+        }
     }
 }
 

@@ -358,7 +358,7 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
         }
         let kind = reader_kind(r)?;
         if let ReaderKind::Osdp(o) = &kind {
-            osdp::check_own_port(o, &readers, r)?;
+            osdp::check_bus(o, &readers, r)?;
         }
         readers.push(ReaderConfig {
             name: r.name.get_ref().clone(),

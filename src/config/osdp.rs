@@ -80,29 +80,46 @@ pub(super) fn validate(r: &ReaderFile) -> Result<OsdpReaderConfig, Invalid> {
     })
 }
 
-/// The driver owns its port with one PD on it; a second reader on the same port would fight
-/// over the line, so several PDs on one bus are refused until the driver polls a bus.
-pub(super) fn check_own_port(
+/// Several OSDP readers may share a port: they are PDs on one RS-485 bus, polled in turn by
+/// one task. They must then differ in address and agree on the line speed; a port used by a
+/// reader of another kind cannot be shared (two drivers would fight over the line).
+pub(super) fn check_bus(
     osdp: &OsdpReaderConfig,
     earlier: &[ReaderConfig],
     r: &ReaderFile,
 ) -> Result<(), Invalid> {
-    let shared = earlier.iter().find(|e| match &e.kind {
-        ReaderKind::Osdp(o) => o.path == osdp.path,
-        ReaderKind::Serial(s) => s.path == osdp.path,
-        _ => false,
-    });
-    match shared {
-        Some(other) => Err((
-            r.kind.span(),
-            format!(
-                "reader {:?} uses the same port as reader {:?}: one OSDP reader per port is supported (several PDs on one RS-485 bus are not yet)",
-                r.name.get_ref(),
-                other.name
-            ),
-        )),
-        None => Ok(()),
+    let span = r.path.as_ref().map_or_else(|| r.kind.span(), |p| p.span());
+    for other in earlier {
+        let refuse = |message: String| Err((span.clone(), message));
+        match &other.kind {
+            ReaderKind::Serial(s) if s.path == osdp.path => {
+                return refuse(format!(
+                    "reader.path: reader {:?} (kind = \"serial\") already uses {}",
+                    other.name,
+                    osdp.path.display()
+                ));
+            }
+            ReaderKind::Osdp(o) if o.path == osdp.path && o.address == osdp.address => {
+                return refuse(format!(
+                    "reader.address: reader {:?} already has address {} on the bus {}",
+                    other.name,
+                    osdp.address,
+                    osdp.path.display()
+                ));
+            }
+            ReaderKind::Osdp(o) if o.path == osdp.path && o.baud != osdp.baud => {
+                return refuse(format!(
+                    "reader.baud {} differs from reader {:?} ({}) on the bus {}: every PD on one bus runs at the same speed",
+                    osdp.baud,
+                    other.name,
+                    o.baud,
+                    osdp.path.display()
+                ));
+            }
+            _ => {}
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -152,11 +169,32 @@ mod tests {
         assert!(parse("install_mode = true\nscbk_file = \"k\"").is_err());
     }
 
+    const SECOND: &str = "[[reader]]\nname = \"r2\"\ndoor = \"a\"\ndirection = \"out\"\nkind = \"osdp\"\npath = \"/dev/ttyUSB0\"\nsecure = false\n";
+
     #[test]
-    fn two_pds_on_one_port_are_refused() {
-        let second = "[[reader]]\nname = \"r2\"\ndoor = \"a\"\ndirection = \"out\"\nkind = \"osdp\"\npath = \"/dev/ttyUSB0\"\naddress = 2\nsecure = false\n";
-        let err = parse(&format!("secure = false\n{second}")).unwrap_err();
-        assert!(err.contains("same port"), "{err}");
+    fn several_pds_share_a_bus_at_different_addresses() {
+        let (c, _) = Config::parse(
+            &format!("{BASE}secure = false\n{SECOND}address = 2\n"),
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.readers.len(), 2);
+    }
+
+    #[test]
+    fn a_bus_refuses_a_repeated_address_and_a_different_speed_naming_the_line() {
+        let err = parse(&format!("secure = false\n{SECOND}address = 1\n")).unwrap_err();
+        assert!(
+            err.contains("reader.address") && err.contains("\"r\""),
+            "{err}"
+        );
+        assert!(err.contains("line 15"), "{err}");
+        let err = parse(&format!(
+            "secure = false\n{SECOND}address = 2\nbaud = 9600\n"
+        ))
+        .unwrap_err();
+        assert!(err.contains("reader.baud 9600 differs"), "{err}");
+        assert!(err.contains("line 15"), "{err}");
     }
 
     #[test]

@@ -372,6 +372,11 @@ impl DoorController {
                     .await;
                 Vec::new()
             }
+            DoorInput::ReaderAlarm { reader, alarm, on } => {
+                let name = self.readers.get(&reader).map(|r| r.info.name.to_string());
+                self.alarm(alarm, Some(reader), name, on).await;
+                Vec::new()
+            }
         }
     }
 

@@ -33,6 +33,13 @@ pub enum DoorInput {
         reader: ReaderId,
         status: crate::reader::ReaderStatus,
     },
+    /// A reader of this door reports a condition of its own (tamper, power) raised or
+    /// cleared. Only reader alarms come this way: the door's own alarms come from its state.
+    ReaderAlarm {
+        reader: ReaderId,
+        alarm: crate::door::state::Alarm,
+        on: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]

@@ -24,6 +24,10 @@ pub enum Alarm {
     DoorHeldOpen,
     ReaderOffline,
     ActuatorFault,
+    /// The reader reports its case opened or torn off the wall (OSDP local status).
+    ReaderTamper,
+    /// The reader reports a power failure (OSDP local status).
+    ReaderPower,
 }
 
 impl Alarm {
@@ -33,6 +37,8 @@ impl Alarm {
             Alarm::DoorHeldOpen => "door_held_open",
             Alarm::ReaderOffline => "reader_offline",
             Alarm::ActuatorFault => "actuator_fault",
+            Alarm::ReaderTamper => "reader_tamper",
+            Alarm::ReaderPower => "reader_power",
         }
     }
 
@@ -43,6 +49,8 @@ impl Alarm {
             Alarm::DoorHeldOpen => "pintu terbuka terlalu lama",
             Alarm::ReaderOffline => "pembaca kartu tidak terhubung",
             Alarm::ActuatorFault => "kunci pintu gagal digerakkan",
+            Alarm::ReaderTamper => "pembaca kartu dibongkar",
+            Alarm::ReaderPower => "daya pembaca kartu terganggu",
         }
     }
 
@@ -52,6 +60,8 @@ impl Alarm {
             Alarm::DoorHeldOpen => "door held open",
             Alarm::ReaderOffline => "reader offline",
             Alarm::ActuatorFault => "strike actuator failed",
+            Alarm::ReaderTamper => "reader tampered with",
+            Alarm::ReaderPower => "reader power failure",
         }
     }
 
@@ -59,11 +69,13 @@ impl Alarm {
         Alarm::ALL.into_iter().find(|a| a.code() == code)
     }
 
-    pub const ALL: [Alarm; 4] = [
+    pub const ALL: [Alarm; 6] = [
         Alarm::DoorForced,
         Alarm::DoorHeldOpen,
         Alarm::ReaderOffline,
         Alarm::ActuatorFault,
+        Alarm::ReaderTamper,
+        Alarm::ReaderPower,
     ];
 }
 

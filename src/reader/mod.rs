@@ -91,6 +91,9 @@ pub struct ReaderOutput {
     reader: ReaderId,
     events: mpsc::Sender<ReaderMessage>,
     status: Arc<watch::Sender<ReaderStatus>>,
+    /// The door's inputs, for reader alarms (tamper, power); `None` where nobody listens
+    /// (driver tests).
+    door_inputs: Option<mpsc::Sender<crate::door::DoorInput>>,
 }
 
 impl ReaderOutput {
@@ -103,7 +106,29 @@ impl ReaderOutput {
             reader,
             events,
             status,
+            door_inputs: None,
         }
+    }
+
+    /// Lets the driver raise reader alarms at its door.
+    pub fn with_door_inputs(mut self, inputs: mpsc::Sender<crate::door::DoorInput>) -> Self {
+        self.door_inputs = Some(inputs);
+        self
+    }
+
+    /// Raises (`on`) or clears a condition the reader reports about itself (tamper,
+    /// power); the door controller records only changes. Returns `false` once the daemon
+    /// is shutting down.
+    pub async fn reader_alarm(&self, alarm: crate::door::state::Alarm, on: bool) -> bool {
+        let Some(inputs) = &self.door_inputs else {
+            return true;
+        };
+        let input = crate::door::DoorInput::ReaderAlarm {
+            reader: self.reader,
+            alarm,
+            on,
+        };
+        inputs.send(input).await.is_ok()
     }
 
     /// Reports a presented card. Waits if the door controller is behind, so a burst cannot

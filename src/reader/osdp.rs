@@ -1,24 +1,31 @@
 //! OSDP readers (SIA OSDP 2.2 over RS-485), Control Panel side.
 //!
-//! One task per reader owns its serial port and the one PD on it. A session opens the
-//! port, asks the PD for its identity (ID) and capabilities (CAP), runs the secure channel
-//! handshake unless `secure = false`, and only then marks the reader online. It then polls
-//! every `poll_ms`; card data comes back as the reply to a poll (osdp_RAW) and is reported
-//! as a card. A door decision is shown on the reader with a temporary LED colour and a
-//! beep, sent in place of the next poll. A PD that stops answering (after the retries in
-//! `link.rs`) or fails the secure channel ends the session: the reader is marked offline
-//! (the daemon raises `reader_offline`, and no card from it can open the door) and the port
-//! is reopened with the serial driver's backoff, starting over at sequence number 0. One
-//! exception: when the PD still answers but the secure channel's MAC chain broke (a reply
-//! lost on the line; libosdp's PD then refuses the resent command), the handshake is run
-//! again at once, at most every 10 s, so a single lost reply does not raise an alarm.
+//! One task per bus owns the serial port and polls each PD on it in turn; a bus with one PD
+//! is the common case (the server-room door), several `[[reader]]` entries with the same
+//! `path` and different `address` share one bus. Each PD has its own link (sequence
+//! numbers, secure channel session), online state, reader output and feedback queue.
 //!
-//! Several PDs on one bus would need one task owning the port and polling each address in
-//! turn; this driver supports one PD per port, which is how the server-room door is wired.
+//! A PD is brought online by asking for its identity (ID) and capabilities (CAP) and running
+//! the secure channel handshake unless `secure = false`. It is then polled every `poll_ms`;
+//! card data comes back as the reply to a poll (osdp_RAW) and is reported as a card. A door
+//! decision is shown on the reader with a temporary LED colour and a beep, sent in place of
+//! the next poll. A PD that stops answering (after the retries in `link.rs`) or fails the
+//! secure channel is marked offline (the daemon raises `reader_offline`, and no card from it
+//! can open the door) and is tried again after its own backoff, starting over at sequence
+//! number 0, while the other PDs keep being polled. Only a failure of the port itself takes
+//! every PD on the bus offline and reopens the port. One exception to going offline: when
+//! the PD still answers but the secure channel's MAC chain broke (a reply lost on the line;
+//! libosdp's PD then refuses the resent command), the handshake is run again at once, at
+//! most every 10 s, so a single lost reply does not raise an alarm.
+//!
+//! The PD's local status (osdp_LSTATR: tamper, power failure; asked once on connect, then
+//! sent by the PD on change) raises or clears `reader_tamper` / `reader_power` at the door.
+//! An admin can have a new key installed on a PD (osdp_KEYSET, [`OsdpRequest`]); it is sent
+//! in place of a poll, only over the secure channel.
 //!
 //! Pure layers: `crc` (packet checks), `packet` (framing and an incremental decoder),
 //! `message` (commands built, replies read), `secure` (the secure channel's keys, MACs and
-//! encryption); `link` does the command/reply exchange over a byte stream.
+//! encryption); `link` does one PD's command/reply exchange over a byte stream.
 
 pub mod crc;
 pub mod link;
@@ -27,14 +34,16 @@ pub mod packet;
 pub mod secure;
 
 use std::collections::VecDeque;
+use std::path::Path;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep, sleep_until};
 use tokio_serial::{ClearBuffer, SerialPort, SerialPortBuilderExt, SerialStream};
 use tracing::Instrument;
 
 use crate::config::{OsdpKey, OsdpReaderConfig};
+use crate::door::state::Alarm;
 use crate::reader::serial::Backoff;
 use crate::reader::{Feedback, ReaderEvent, ReaderIo, ReaderOutput, ReaderStatus};
 use link::{Link, LinkError};
@@ -68,47 +77,31 @@ pub enum OsdpError {
     NoSecureCapability,
 }
 
-/// Runs one OSDP reader until `io.shutdown` is cancelled or the door controller goes away.
-/// Never returns an error: a missing, silent or untrusted PD is reported as
-/// [`ReaderStatus::Offline`] and retried.
-pub async fn run(config: OsdpReaderConfig, io: ReaderIo) {
-    let ReaderIo {
-        output,
-        mut feedback,
-        shutdown,
-    } = io;
-    let span = tracing::info_span!(
-        "osdp_reader",
-        path = %config.path.display(),
-        address = config.address
-    );
-    if config.key == OsdpKey::Install {
-        tracing::warn!(parent: &span, "install_mode: secure channel with the publicly known default key SCBK-D");
-    }
-    if let OsdpKey::File(path) = &config.key {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).map(|m| m.permissions().mode());
-        if mode.is_ok_and(|mode| mode & 0o077 != 0) {
-            tracing::warn!(parent: &span, key_file = %path.display(), "scbk_file is readable by other users: chmod 0600 it");
-        }
-    }
-    if config.key == OsdpKey::None {
-        tracing::warn!(parent: &span, "secure = false: card data travels in clear on the bus");
-    }
+/// Runs one OSDP bus (every reader configured on one serial port) until the readers'
+/// shutdown is cancelled or every door controller on it went away. Never returns an error:
+/// a missing, silent or untrusted PD is reported as [`ReaderStatus::Offline`] and retried.
+pub async fn run(members: Vec<BusMember>) {
+    let Some(first) = members.first() else {
+        return;
+    };
+    let (path, baud) = (first.config.path.clone(), first.config.baud);
+    let shutdown = first.io.shutdown.clone();
+    let span = tracing::info_span!("osdp_bus", path = %path.display());
+    let mut pds: Vec<Pd> = members.into_iter().map(Pd::new).collect();
     async move {
         let mut backoff = Backoff::default();
         loop {
             let ended = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return,
-                ended = session(&config, &output, &mut feedback, &mut backoff) => ended,
+                ended = serve_bus(&path, baud, &mut pds, &mut backoff) => ended,
             };
             let Err(err) = ended else {
-                return; // the door controller has shut down
+                return; // every door controller on the bus has shut down
             };
-            output.set_status(ReaderStatus::Offline {
-                detail: format!("{}: {err}", config.path.display()),
-            });
+            for pd in &mut pds {
+                pd.offline(&err);
+            }
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return,
@@ -118,6 +111,246 @@ pub async fn run(config: OsdpReaderConfig, io: ReaderIo) {
     }
     .instrument(span)
     .await
+}
+
+/// A request to one OSDP reader from the API.
+pub enum OsdpRequest {
+    /// Send osdp_KEYSET with this new key over the established secure channel; the answer
+    /// is `Ok` on the PD's ACK. The key is not kept anywhere after the send.
+    Keyset {
+        key: Scbk,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+}
+
+/// One reader on a bus, as the daemon hands it to [`run`].
+pub struct BusMember {
+    pub config: OsdpReaderConfig,
+    pub io: ReaderIo,
+    pub requests: mpsc::Receiver<OsdpRequest>,
+}
+
+/// One PD on the bus and everything the bus task keeps for it.
+struct Pd {
+    requests: mpsc::Receiver<OsdpRequest>,
+    config: OsdpReaderConfig,
+    output: ReaderOutput,
+    feedback: mpsc::Receiver<Feedback>,
+    span: tracing::Span,
+    link: Link,
+    key: Option<(Scbk, bool)>,
+    online: bool,
+    /// Its door controller has shut down: the PD is no longer polled.
+    gone: bool,
+    pending: VecDeque<Command>,
+    next_due: Instant,
+    backoff: Backoff,
+    last_resecure: Option<Instant>,
+}
+
+impl Pd {
+    fn new(
+        BusMember {
+            config,
+            io,
+            requests,
+        }: BusMember,
+    ) -> Pd {
+        let span = tracing::info_span!(
+            "osdp_reader",
+            path = %config.path.display(),
+            address = config.address
+        );
+        warn_about_key(&config, &span);
+        Pd {
+            requests,
+            link: Link::new(config.address, config.reply_timeout),
+            config,
+            output: io.output,
+            feedback: io.feedback,
+            span,
+            key: None,
+            online: false,
+            gone: false,
+            pending: VecDeque::new(),
+            next_due: Instant::now(),
+            backoff: Backoff::default(),
+            last_resecure: None,
+        }
+    }
+
+    /// Marks the PD offline with `err` and forgets its link: the next try starts at
+    /// sequence number 0, which makes the PD drop its own session state too.
+    fn offline(&mut self, err: &OsdpError) {
+        self.output.set_status(ReaderStatus::Offline {
+            detail: format!("{}: {err}", self.config.path.display()),
+        });
+        self.online = false;
+        self.link = Link::new(self.config.address, self.config.reply_timeout);
+        self.pending.clear();
+        self.last_resecure = None;
+        self.next_due = Instant::now();
+    }
+
+    /// One turn on the bus: a connection attempt or one command. `Err` only when the port
+    /// itself failed; a PD's own failure marks it offline and schedules its next try.
+    async fn step(
+        &mut self,
+        port: &mut SerialStream,
+        bus_backoff: &mut Backoff,
+    ) -> Result<(), OsdpError> {
+        let result = if self.online {
+            match self.requests.try_recv() {
+                Ok(request) => self.serve(port, request).await.map(|()| true),
+                Err(_) => self.poll(port).await,
+            }
+        } else {
+            self.connect(port).await.map(|()| {
+                bus_backoff.reset();
+                true
+            })
+        };
+        match result {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                self.gone = true;
+                Ok(())
+            }
+            Err(OsdpError::Link(err)) if err.is_port_failure() => Err(err.into()),
+            Err(err) => {
+                // Requests made while the PD is away would otherwise wait for it.
+                while let Ok(OsdpRequest::Keyset { reply, .. }) = self.requests.try_recv() {
+                    let _ = reply.send(Err(format!("the reader is offline: {err}")));
+                }
+                self.offline(&err);
+                self.next_due = Instant::now() + self.backoff.next_delay();
+                Ok(())
+            }
+        }
+    }
+
+    async fn connect(&mut self, port: &mut SerialStream) -> Result<(), OsdpError> {
+        self.key = load_key(&self.config.key).await?;
+        let started = Instant::now();
+        let id = match self.link.transact(port, &Command::id()).await? {
+            Reply::PdId(id) => id,
+            other => return Err(unexpected("ID", &other)),
+        };
+        let caps = match self.link.transact(port, &Command::cap()).await? {
+            Reply::PdCap(caps) => caps,
+            other => return Err(unexpected("CAP", &other)),
+        };
+        if let Some((scbk, default_key)) = &self.key {
+            let offers = caps
+                .iter()
+                .any(|c| c.function == Capability::SECURE_CHANNEL && c.compliance & 1 != 0);
+            if !offers {
+                return Err(OsdpError::NoSecureCapability);
+            }
+            self.link.establish_secure(port, scbk, *default_key).await?;
+        }
+        tracing::info!(
+            vendor = %hex::encode_upper(id.vendor),
+            model = id.model,
+            serial = id.serial,
+            secure = self.link.is_secure(),
+            took_ms = started.elapsed().as_millis() as u64,
+            "OSDP PD identified"
+        );
+        self.output.set_status(ReaderStatus::Online);
+        self.online = true;
+        self.backoff.reset();
+        self.next_due = Instant::now();
+        // Feedback for a read before an outage would light the LED for nobody.
+        while self.feedback.try_recv().is_ok() {}
+        // PDs report tamper and power changes unasked (osdp_LSTATR as a poll reply), but
+        // only changes: ask once for the state they are in now.
+        self.pending.push_back(Command::local_status());
+        Ok(())
+    }
+
+    /// Runs one API request. A PD's refusal is an answer to the caller, not a failure of
+    /// the PD; a broken exchange is both.
+    async fn serve(
+        &mut self,
+        port: &mut SerialStream,
+        request: OsdpRequest,
+    ) -> Result<(), OsdpError> {
+        let OsdpRequest::Keyset { key, reply } = request;
+        if !self.link.is_secure() {
+            let _ = reply.send(Err(
+                "the reader is not on the secure channel: KEYSET is only sent encrypted".into(),
+            ));
+            return Ok(());
+        }
+        let answer = self.link.transact(port, &Command::keyset(&key)).await;
+        self.next_due = Instant::now() + self.config.poll;
+        match answer {
+            Ok(Reply::Ack) => {
+                tracing::warn!(
+                    "KEYSET acknowledged: the PD now holds a new key; point scbk_file at it"
+                );
+                let _ = reply.send(Ok(()));
+                Ok(())
+            }
+            Ok(other) => {
+                let why = unexpected("KEYSET", &other).to_string();
+                let _ = reply.send(Err(why));
+                Ok(())
+            }
+            Err(err) => {
+                let _ = reply.send(Err(format!("no answer to KEYSET: {err}")));
+                Err(err.into())
+            }
+        }
+    }
+
+    /// Sends the next queued feedback command, or a poll. `Ok(false)` once the door
+    /// controller is gone.
+    async fn poll(&mut self, port: &mut SerialStream) -> Result<bool, OsdpError> {
+        while let Ok(fb) = self.feedback.try_recv() {
+            self.pending.extend(feedback_commands(fb));
+        }
+        let command = self.pending.pop_front().unwrap_or_else(Command::poll);
+        let reply = match (self.link.transact(port, &command).await, &self.key) {
+            (Ok(reply), _) => reply,
+            // The PD answers but the MAC chain broke (a reply lost on the line): one new
+            // handshake, at most every RESECURE_INTERVAL, before giving up.
+            (Err(LinkError::Secure(why)), Some((scbk, default_key)))
+                if self
+                    .last_resecure
+                    .is_none_or(|at| at.elapsed() >= RESECURE_INTERVAL) =>
+            {
+                tracing::warn!(%why, "secure channel broken; running the handshake again");
+                self.last_resecure = Some(Instant::now());
+                self.link.restart_secure(port, scbk, *default_key).await?;
+                self.next_due = Instant::now();
+                return Ok(true);
+            }
+            (Err(err), _) => return Err(err.into()),
+        };
+        self.next_due = Instant::now() + self.config.poll;
+        handle_reply(&command, reply, &self.output).await
+    }
+}
+
+/// Warnings about the configured key, once at start-up.
+fn warn_about_key(config: &OsdpReaderConfig, span: &tracing::Span) {
+    match &config.key {
+        OsdpKey::Install => {
+            tracing::warn!(parent: span, "install_mode: secure channel with the publicly known default key SCBK-D");
+        }
+        OsdpKey::File(path) => {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path).map(|m| m.permissions().mode());
+            if mode.is_ok_and(|mode| mode & 0o077 != 0) {
+                tracing::warn!(parent: span, key_file = %path.display(), "scbk_file is readable by other users: chmod 0600 it");
+            }
+        }
+        OsdpKey::None => {
+            tracing::warn!(parent: span, "secure = false: card data travels in clear on the bus");
+        }
+    }
 }
 
 /// Reads the key the configuration names. The key is never logged; errors name the file.
@@ -140,83 +373,33 @@ async fn load_key(key: &OsdpKey) -> Result<Option<(Scbk, bool)>, OsdpError> {
     }
 }
 
-/// One open of the port, until it fails (`Err`) or the controller is gone (`Ok`).
-async fn session(
-    config: &OsdpReaderConfig,
-    output: &ReaderOutput,
-    feedback: &mut mpsc::Receiver<Feedback>,
+/// One open of the port, until the port fails (`Err`) or every PD's controller is gone
+/// (`Ok`). PDs are served in configuration order whenever they are due, one exchange (or
+/// one connection attempt) at a time, so a PD being retried delays the others by at most
+/// its reply timeouts and never stops them.
+async fn serve_bus(
+    path: &Path,
+    baud: u32,
+    pds: &mut [Pd],
     backoff: &mut Backoff,
 ) -> Result<(), OsdpError> {
-    let key = load_key(&config.key).await?;
-    let port: SerialStream =
-        tokio_serial::new(config.path.to_string_lossy(), config.baud).open_native_async()?;
+    let mut port: SerialStream =
+        tokio_serial::new(path.to_string_lossy(), baud).open_native_async()?;
     port.clear(ClearBuffer::All)?;
-    let mut link = Link::new(port, config.address, config.reply_timeout);
-    let started = Instant::now();
-
-    let id = match link.transact(&Command::id()).await? {
-        Reply::PdId(id) => id,
-        other => return Err(unexpected("ID", &other)),
-    };
-    let caps = match link.transact(&Command::cap()).await? {
-        Reply::PdCap(caps) => caps,
-        other => return Err(unexpected("CAP", &other)),
-    };
-    if let Some((scbk, default_key)) = &key {
-        let offers = caps
-            .iter()
-            .any(|c| c.function == Capability::SECURE_CHANNEL && c.compliance & 1 != 0);
-        if !offers {
-            return Err(OsdpError::NoSecureCapability);
-        }
-        link.establish_secure(scbk, *default_key).await?;
+    for pd in pds.iter_mut() {
+        pd.next_due = Instant::now();
     }
-    tracing::info!(
-        vendor = %hex::encode_upper(id.vendor),
-        model = id.model,
-        serial = id.serial,
-        secure = link.is_secure(),
-        took_ms = started.elapsed().as_millis() as u64,
-        "OSDP PD identified"
-    );
-    output.set_status(ReaderStatus::Online);
-    backoff.reset();
-    // Feedback for a read before an outage would light the LED for nobody.
-    while feedback.try_recv().is_ok() {}
-
-    let mut pending: VecDeque<Command> = VecDeque::new();
-    let mut feedback_open = true;
-    let mut next_poll = Instant::now();
-    let mut last_resecure: Option<Instant> = None;
     loop {
-        tokio::select! {
-            biased;
-            fb = feedback.recv(), if feedback_open => match fb {
-                Some(fb) => pending.extend(feedback_commands(fb)),
-                None => feedback_open = false,
-            },
-            () = sleep_until(next_poll) => {
-                let command = pending.pop_front().unwrap_or_else(Command::poll);
-                let reply = match (link.transact(&command).await, &key) {
-                    (Ok(reply), _) => reply,
-                    // The PD answers but the MAC chain broke (a reply lost on the line):
-                    // one new handshake, at most every RESECURE_INTERVAL, before giving up.
-                    (Err(LinkError::Secure(why)), Some((scbk, default_key)))
-                        if last_resecure.is_none_or(|at| at.elapsed() >= RESECURE_INTERVAL) =>
-                    {
-                        tracing::warn!(%why, "secure channel broken; running the handshake again");
-                        last_resecure = Some(Instant::now());
-                        link.restart_secure(scbk, *default_key).await?;
-                        next_poll = Instant::now();
-                        continue;
-                    }
-                    (Err(err), _) => return Err(err.into()),
-                };
-                next_poll = Instant::now() + config.poll;
-                if !handle_reply(&command, reply, output).await? {
-                    return Ok(());
-                }
+        let Some(due) = pds.iter().filter(|p| !p.gone).map(|p| p.next_due).min() else {
+            return Ok(());
+        };
+        sleep_until(due).await;
+        for pd in pds.iter_mut() {
+            if pd.gone || pd.next_due > Instant::now() {
+                continue;
             }
+            let span = pd.span.clone();
+            pd.step(&mut port, backoff).instrument(span).await?;
         }
     }
 }
@@ -252,6 +435,11 @@ async fn handle_reply(
         // Card + PIN: the door controller collects the keys (never logged: a PIN).
         Reply::Keypad { keys, .. } => {
             return Ok(output.send(ReaderEvent::Keypad(keys.to_text()), None).await);
+        }
+        Reply::LocalStatus { tamper, power } => {
+            tracing::debug!(tamper, power, "PD local status");
+            return Ok(output.reader_alarm(Alarm::ReaderTamper, tamper).await
+                && output.reader_alarm(Alarm::ReaderPower, power).await);
         }
         Reply::Ack | Reply::Busy => {}
         other => tracing::debug!(reply = ?other, "OSDP reply not acted on"),

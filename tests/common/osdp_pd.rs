@@ -88,6 +88,12 @@ impl Pd {
         self.send(&json!({ "ping": true }));
     }
 
+    /// Changes the PD's local status (tamper, power failure), which it reports as
+    /// osdp_LSTATR.
+    pub fn local_status(&mut self, tamper: bool, power: bool) {
+        self.send(&json!({ "local_status": { "tamper": tamper, "power": power } }));
+    }
+
     fn send(&mut self, msg: &Value) {
         let stdin = self.stdin.as_mut().unwrap();
         writeln!(stdin, "{msg}").unwrap();

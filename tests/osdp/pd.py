@@ -7,6 +7,7 @@ Reads JSON lines on stdin and prints JSON lines on stdout, so a Rust test can dr
   in:  {"card": {"format": "wiegand"|"unspecified", "bits": 26, "data": "hex"}}
        {"keypad": "1234"}
        {"ping": true}
+       {"local_status": {"tamper": true, "power": false}}   reported as osdp_LSTATR
   out: {"ready": true}                          once libosdp runs
        {"command": {...}}                       every command the CP sent (bytes as hex)
        {"sc_active": true|false}                whenever the secure channel state changes
@@ -24,7 +25,7 @@ import time
 import tty
 
 from osdp import (PeripheralDevice, PDInfo, PDCapabilities, Capability, Channel,
-                  LibFlag, LogLevel, Event, CardFormat)
+                  LibFlag, LogLevel, Event, CardFormat, StatusReportType)
 
 
 class TtyChannel(Channel):
@@ -138,6 +139,14 @@ def main():
             presented = time.monotonic_ns()
             pd.submit_event(event)
             emit({"presented": presented})
+        elif "local_status" in msg:
+            status = msg["local_status"]
+            pd.submit_event({
+                "event": Event.Status,
+                "type": StatusReportType.Local,
+                "nr_entries": 2,
+                "report": bytes([int(status["tamper"]), int(status["power"])]),
+            })
         elif "keypad" in msg:
             pd.submit_event({
                 "event": Event.KeyPress,

@@ -1,8 +1,9 @@
 //! One CP-to-PD link: sends a command, waits for the matching reply, retries, keeps the
 //! sequence number and, once established, wraps every message in the secure channel.
 //!
-//! The port type is generic so the link works on any byte stream; the driver gives it the
-//! serial port.
+//! The link holds one PD's state, not the port: on a bus several links share one port,
+//! which the bus task lends to each exchange. The port type is generic so the link works on
+//! any byte stream.
 
 use std::time::Duration;
 
@@ -40,11 +41,26 @@ pub enum LinkError {
     Secure(String),
 }
 
+impl LinkError {
+    /// The port itself failed (not one PD): every PD on the bus is affected and the port
+    /// is reopened.
+    pub fn is_port_failure(&self) -> bool {
+        matches!(
+            self,
+            LinkError::Read(_) | LinkError::Write(_) | LinkError::Closed
+        )
+    }
+}
+
 impl From<SecureError> for LinkError {
     fn from(err: SecureError) -> Self {
         LinkError::Secure(err.to_string())
     }
 }
+
+/// A byte stream a link talks over: the serial port, or an in-memory pipe in tests.
+pub trait Port: AsyncRead + AsyncWrite + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Unpin> Port for T {}
 
 /// How a command is wrapped.
 #[derive(Debug, Clone, Copy)]
@@ -55,8 +71,7 @@ enum Wrap {
     Handshake(u8, u8),
 }
 
-pub struct Link<P> {
-    port: P,
+pub struct Link {
     decoder: Decoder,
     address: u8,
     /// Sequence number of the next command: 0 first (the PD resets its state and any
@@ -68,10 +83,9 @@ pub struct Link<P> {
     pub frame_errors: u64,
 }
 
-impl<P: AsyncRead + AsyncWrite + Unpin> Link<P> {
-    pub fn new(port: P, address: u8, reply_timeout: Duration) -> Self {
+impl Link {
+    pub fn new(address: u8, reply_timeout: Duration) -> Self {
         Link {
-            port,
             decoder: Decoder::default(),
             address,
             sqn: 0,
@@ -87,28 +101,34 @@ impl<P: AsyncRead + AsyncWrite + Unpin> Link<P> {
 
     /// Sends `command` and returns the PD's reply, decrypted and authenticated when the
     /// secure channel is up.
-    pub async fn transact(&mut self, command: &Command) -> Result<Reply, LinkError> {
-        self.exchange(command, Wrap::Plain).await
+    pub async fn transact<P: Port>(
+        &mut self,
+        port: &mut P,
+        command: &Command,
+    ) -> Result<Reply, LinkError> {
+        self.exchange(port, command, Wrap::Plain).await
     }
 
     /// Drops the secure channel and runs the handshake again from sequence number 0, which
     /// makes the PD drop its side too. Used when the MAC chain broke while the PD still
     /// answers: libosdp's PD processes a repeated command afresh, so after one lost reply
     /// the two ends no longer agree on the last MAC and only a new handshake recovers.
-    pub async fn restart_secure(
+    pub async fn restart_secure<P: Port>(
         &mut self,
+        port: &mut P,
         scbk: &Scbk,
         default_key: bool,
     ) -> Result<(), LinkError> {
         self.session = None;
         self.sqn = 0;
-        self.establish_secure(scbk, default_key).await
+        self.establish_secure(port, scbk, default_key).await
     }
 
     /// Runs the secure channel handshake (SCS_11..SCS_14) with `scbk`. `default_key` tells
     /// the PD to use SCBK-D (install mode).
-    pub async fn establish_secure(
+    pub async fn establish_secure<P: Port>(
         &mut self,
+        port: &mut P,
         scbk: &Scbk,
         default_key: bool,
     ) -> Result<(), LinkError> {
@@ -119,7 +139,7 @@ impl<P: AsyncRead + AsyncWrite + Unpin> Link<P> {
             data: rnd_a.to_vec(),
         };
         let reply = self
-            .exchange(&challenge, Wrap::Handshake(scs::CHLNG, selector))
+            .exchange(port, &challenge, Wrap::Handshake(scs::CHLNG, selector))
             .await?;
         let Reply::Ccrypt {
             rnd_b, cryptogram, ..
@@ -141,7 +161,7 @@ impl<P: AsyncRead + AsyncWrite + Unpin> Link<P> {
             data: server.to_vec(),
         };
         let reply = self
-            .exchange(&scrypt, Wrap::Handshake(scs::SCRYPT, selector))
+            .exchange(port, &scrypt, Wrap::Handshake(scs::SCRYPT, selector))
             .await?;
         let Reply::RmacI(rmac_i) = reply else {
             return Err(LinkError::Secure(format!(
@@ -155,7 +175,12 @@ impl<P: AsyncRead + AsyncWrite + Unpin> Link<P> {
         Ok(())
     }
 
-    async fn exchange(&mut self, command: &Command, wrap: Wrap) -> Result<Reply, LinkError> {
+    async fn exchange<P: Port>(
+        &mut self,
+        port: &mut P,
+        command: &Command,
+        wrap: Wrap,
+    ) -> Result<Reply, LinkError> {
         let sqn = self.sqn;
         // Built once: a retry resends the same bytes, so the PD can tell a repeat (same
         // SQN) and the MAC chain is not advanced twice.
@@ -164,12 +189,9 @@ impl<P: AsyncRead + AsyncWrite + Unpin> Link<P> {
         loop {
             attempts += 1;
             self.decoder.clear();
-            self.port
-                .write_all(&bytes)
-                .await
-                .map_err(LinkError::Write)?;
-            self.port.flush().await.map_err(LinkError::Write)?;
-            match self.await_reply(sqn).await? {
+            port.write_all(&bytes).await.map_err(LinkError::Write)?;
+            port.flush().await.map_err(LinkError::Write)?;
+            match self.await_reply(port, sqn).await? {
                 Some(packet) => {
                     self.sqn = if sqn == 3 { 1 } else { sqn + 1 };
                     return self.open(packet);
@@ -221,7 +243,11 @@ impl<P: AsyncRead + AsyncWrite + Unpin> Link<P> {
     /// Reads until a reply from our PD with `sqn` arrives (`Some`) or the reply timeout
     /// passes (`None`). Our own echo on a two-wire adapter, other PDs' replies and
     /// corrupted packets are skipped.
-    async fn await_reply(&mut self, sqn: u8) -> Result<Option<Packet>, LinkError> {
+    async fn await_reply<P: Port>(
+        &mut self,
+        port: &mut P,
+        sqn: u8,
+    ) -> Result<Option<Packet>, LinkError> {
         let deadline = Instant::now() + self.reply_timeout;
         let mut buf = [0u8; 256];
         loop {
@@ -240,7 +266,7 @@ impl<P: AsyncRead + AsyncWrite + Unpin> Link<P> {
                     }
                 }
             }
-            let n = match timeout_at(deadline, self.port.read(&mut buf)).await {
+            let n = match timeout_at(deadline, port.read(&mut buf)).await {
                 Err(_elapsed) => return Ok(None),
                 Ok(read) => read.map_err(LinkError::Read)?,
             };
@@ -318,11 +344,15 @@ mod tests {
     async fn sequence_numbers_cycle_and_an_unanswered_command_is_resent_unchanged() {
         let (cp, pd) = duplex(1024);
         let pd = tokio::spawn(fake_pd(pd, vec![1]));
-        let mut link = Link::new(cp, 3, Duration::from_millis(200));
+        let mut cp = cp;
+        let mut link = Link::new(3, Duration::from_millis(200));
         for _ in 0..5 {
-            assert_eq!(link.transact(&Command::poll()).await.unwrap(), Reply::Ack);
+            assert_eq!(
+                link.transact(&mut cp, &Command::poll()).await.unwrap(),
+                Reply::Ack
+            );
         }
-        drop(link);
+        drop(cp);
         // The second command went unanswered once and was repeated with the same SQN.
         assert_eq!(pd.await.unwrap(), [0, 1, 1, 2, 3, 1]);
     }
@@ -331,15 +361,16 @@ mod tests {
     async fn a_silent_pd_is_reported_after_the_retries() {
         let (cp, pd) = duplex(1024);
         let pd = tokio::spawn(fake_pd(pd, (0..10).collect()));
-        let mut link = Link::new(cp, 3, Duration::from_millis(200));
+        let mut cp = cp;
+        let mut link = Link::new(3, Duration::from_millis(200));
         let started = Instant::now();
-        let err = link.transact(&Command::poll()).await.unwrap_err();
+        let err = link.transact(&mut cp, &Command::poll()).await.unwrap_err();
         assert!(
             matches!(err, LinkError::NoReply { attempts: 3, .. }),
             "{err}"
         );
         assert_eq!(started.elapsed(), Duration::from_millis(600));
-        drop(link);
+        drop(cp);
         assert_eq!(pd.await.unwrap(), [0, 0, 0]);
     }
 }

@@ -16,6 +16,7 @@ pub mod cmd {
     pub const COMSET: u8 = 0x6E;
     pub const CHLNG: u8 = 0x76;
     pub const SCRYPT: u8 = 0x77;
+    pub const KEYSET: u8 = 0x75;
 }
 
 /// Reply codes.
@@ -63,6 +64,17 @@ impl Command {
         Command {
             code: cmd::CAP,
             data: vec![0],
+        }
+    }
+
+    /// Installs `scbk` as the PD's new Secure Channel Base Key (key type 1, 16 bytes). Only
+    /// ever sent over the secure channel, where the command data is encrypted.
+    pub fn keyset(scbk: &super::secure::Scbk) -> Self {
+        let mut data = vec![1, 16];
+        data.extend_from_slice(&scbk.0);
+        Command {
+            code: cmd::KEYSET,
+            data,
         }
     }
 
@@ -475,6 +487,15 @@ mod tests {
                 baud: 115_200
             })
         );
+    }
+
+    #[test]
+    fn keyset_carries_key_type_scbk_length_and_key() {
+        let key = super::super::secure::Scbk([7; 16]);
+        let c = Command::keyset(&key);
+        assert_eq!(c.code, 0x75);
+        assert_eq!(&c.data[..2], &[1, 16]);
+        assert_eq!(&c.data[2..], &[7; 16]);
     }
 
     #[test]
