@@ -1,0 +1,136 @@
+//! Configuration tests: defaults, the documented examples, and that every error names its
+//! key and line.
+use super::*;
+
+fn parse(text: &str) -> Result<Config, String> {
+    Config::parse(text, "test.toml")
+        .map(|(c, _)| c)
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn empty_file_gives_local_defaults() {
+    let c = parse("").unwrap();
+    assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.timezone, chrono_tz::Asia::Jakarta);
+    assert!(c.doors.is_empty() && c.readers.is_empty());
+}
+
+#[test]
+fn the_documented_example_parses() {
+    let c = parse(
+        r#"
+[server]
+listen = "127.0.0.1:8080"
+timezone = "Asia/Jakarta"
+
+[[door]]
+name = "ruang-server"
+unlock_seconds = 5
+actuator = { kind = "log" }
+
+[[reader]]
+name = "masuk"
+door = "ruang-server"
+direction = "in"
+kind = "simulated"
+"#,
+    )
+    .unwrap();
+    assert_eq!(c.doors[0].unlock, Duration::from_secs(5));
+    assert_eq!(c.readers[0].kind, ReaderKind::Simulated);
+    assert_eq!(c.readers[0].direction, Direction::In);
+}
+
+#[test]
+fn unknown_keys_are_named_with_their_line() {
+    let err = parse("[server]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n").unwrap_err();
+    assert!(err.contains("line 3"), "{err}");
+    assert!(err.contains("lisen"), "{err}");
+}
+
+#[test]
+fn bad_values_are_named_with_their_line() {
+    let cases = [
+        (
+            "[server]\n\ntimezone = \"Mars/Olympus\"\n",
+            "line 3",
+            "timezone",
+        ),
+        (
+            "[[door]]\nname = \"a\"\nunlock_seconds = 0\n",
+            "line 3",
+            "unlock_seconds",
+        ),
+        (
+            "[[door]]\nname = \"a\"\n[[reader]]\nname = \"r\"\ndoor = \"b\"\ndirection = \"in\"\nkind = \"simulated\"\n",
+            "line 5",
+            "no [[door]]",
+        ),
+        (
+            "[[door]]\nname = \"a\"\n[[reader]]\nname = \"r\"\ndoor = \"a\"\ndirection = \"in\"\nkind = \"telepathy\"\n",
+            "line 7",
+            "reader.kind",
+        ),
+        ("[[door]]\nname = \"a b\"\n", "line 2", "door.name"),
+    ];
+    for (text, line, key) in cases {
+        let err = parse(text).unwrap_err();
+        assert!(err.contains(line) && err.contains(key), "{text:?} -> {err}");
+    }
+}
+
+#[test]
+fn pin_rules() {
+    let night = parse(
+        "[[door]]\nname = \"a\"\npin = \"schedule\"\npin_schedule = { windows = [{ days = [\"sat\", \"sun\"], from = \"00:00\", until = \"24:00\" }] }\n",
+    )
+    .unwrap();
+    let rule = &night.doors[0].pin;
+    assert!(rule.required(crate::schedule::at(chrono::Weekday::Sat, 10, 0)));
+    assert!(!rule.required(crate::schedule::at(chrono::Weekday::Mon, 10, 0)));
+    assert_eq!(
+        parse("[[door]]\nname = \"a\"\npin = \"always\"\n")
+            .unwrap()
+            .doors[0]
+            .pin,
+        PinRule::Always
+    );
+    assert!(
+        parse("[[door]]\nname = \"a\"\npin = \"schedule\"\n")
+            .unwrap_err()
+            .contains("pin_schedule")
+    );
+    assert!(
+        parse("[pin]\nattempts = 0\n")
+            .unwrap_err()
+            .contains("pin.attempts")
+    );
+    let d = parse("").unwrap();
+    assert_eq!(
+        (
+            d.pin.attempts,
+            d.pin.timeout.as_secs(),
+            d.pin.lockout.as_secs()
+        ),
+        (3, 10, 900)
+    );
+}
+
+#[test]
+fn serial_reader_needs_path_and_protocol() {
+    let base = "[[door]]\nname = \"a\"\n[[reader]]\nname = \"r\"\ndoor = \"a\"\ndirection = \"out\"\nkind = \"serial\"\n";
+    assert!(parse(base).unwrap_err().contains("reader.path"));
+    let ok = parse(&format!(
+        "{base}path = \"/dev/ttyUSB0\"\nprotocol = \"rdm6300\"\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        ok.readers[0].kind,
+        ReaderKind::Serial(SerialReaderConfig {
+            path: "/dev/ttyUSB0".into(),
+            baud: 9600,
+            protocol: SerialProtocol::Rdm6300
+        })
+    );
+}
