@@ -47,7 +47,7 @@ pub struct ReaderHandle {
     pub status: watch::Receiver<ReaderStatus>,
     /// Present for simulated readers: the API sends taps through it.
     pub simulated: Option<ReaderOutput>,
-    /// Present for OSDP readers: the API sends requests (KEYSET) through it.
+    /// Present for OSDP readers: the API sends requests (KEYSET, OUT, COMSET) through it.
     pub osdp: Option<mpsc::Sender<osdp::OsdpRequest>>,
 }
 

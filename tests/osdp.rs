@@ -499,3 +499,147 @@ fn keyset_installs_a_new_key_that_the_pd_then_requires() {
         pd.lines()
     );
 }
+
+/// `lawang osdp output` switches a PD output: libosdp's PD receives osdp_OUT with the
+/// output number and the control code (5: on for the timer, 1: permanently off).
+#[test]
+fn output_switches_a_pd_output_for_a_time_or_permanently() {
+    let dir = tempfile::tempdir().unwrap();
+    let pty = PtyPair::new(dir.path());
+    let pd = Pd::start(pty.feeder(), 1, None);
+    let d = daemon(&pty, "secure = false");
+    wait_online(&d, "the PD comes online");
+
+    let operator = d.token_for("operator");
+    let r = d.post_raw(
+        "/api/v1/readers/masuk/osdp/output",
+        Some(&operator),
+        &json!({ "output": 0, "on": true }).to_string(),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = d.post(
+        "/api/v1/readers/masuk/osdp/output",
+        &json!({ "output": 0, "on": true, "seconds": 0 }),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    let out = d.cli(&[
+        "osdp",
+        "output",
+        "--reader",
+        "masuk",
+        "--output",
+        "0",
+        "--on",
+        "--seconds",
+        "5",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("output 0 on for 5 s"), "{stdout}");
+    let timed = pd.wait_for("a timed OUT command", Duration::from_secs(5), |v| {
+        v["command"].get("control_code").is_some()
+    });
+    assert_eq!(
+        (
+            &timed["command"]["output_no"],
+            &timed["command"]["control_code"],
+            &timed["command"]["timer_count"]
+        ),
+        (&json!(0), &json!(5), &json!(50)),
+        "{timed}"
+    );
+
+    let r = d.post(
+        "/api/v1/readers/masuk/osdp/output",
+        &json!({ "output": 0, "on": false }),
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    pd.wait_for("a permanent OFF command", Duration::from_secs(5), |v| {
+        v["command"]["control_code"] == 1 && v["command"]["output_no"] == 0
+    });
+    assert_eq!(status(&d)["state"], "online", "{}", status(&d));
+}
+
+/// `lawang osdp comset` moves the PD: it answers osdp_COM with its new address and speed,
+/// the reader goes offline saying why, and a daemon configured with the new address finds
+/// the PD there.
+#[test]
+fn comset_moves_the_pd_where_a_reconfigured_daemon_finds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pty = PtyPair::new(dir.path());
+    let pd = Pd::start(pty.feeder(), 1, None);
+    let mut d = daemon(&pty, "secure = false");
+    wait_online(&d, "the PD comes online at address 1");
+
+    let operator = d.token_for("operator");
+    let r = d.post_raw(
+        "/api/v1/readers/masuk/osdp/comset",
+        Some(&operator),
+        &json!({ "address": 2, "baud": 9600 }).to_string(),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = d.post(
+        "/api/v1/readers/masuk/osdp/comset",
+        &json!({ "address": 2, "baud": 1234 }),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    let out = d.cli(&[
+        "osdp",
+        "comset",
+        "--reader",
+        "masuk",
+        "--address",
+        "2",
+        "--baud",
+        "9600",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}\n{:?}",
+        String::from_utf8_lossy(&out.stderr),
+        pd.lines()
+    );
+    assert!(
+        stdout.contains("address 2, 9600 baud") && stdout.contains("restart"),
+        "{stdout}"
+    );
+    eventually(
+        "the reader is offline, saying where the PD went",
+        Duration::from_secs(5),
+        || {
+            status(&d)["detail"]
+                .as_str()
+                .is_some_and(|s| s.contains("moved to address 2 at 9600 baud"))
+        },
+    );
+    // The reader stays offline (retries at the old address find nobody), with that detail.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(status(&d)["state"], "offline", "{}", status(&d));
+    assert!(
+        status(&d)["detail"]
+            .as_str()
+            .is_some_and(|s| s.contains("moved to address 2")),
+        "{}",
+        status(&d)
+    );
+    d.stop();
+
+    let d = TestDaemon::start_with(&format!(
+        "{DOOR}\n[[reader]]\nname = \"masuk\"\ndoor = \"ruang-server\"\ndirection = \"in\"\n\
+         kind = \"osdp\"\npath = {:?}\nbaud = 9600\naddress = 2\nrepeat_window_ms = 0\nsecure = false\n",
+        pty.reader
+    ));
+    wait_online(&d, "the PD comes online at address 2");
+    let comset = pd
+        .commands()
+        .into_iter()
+        .find(|c| c.get("baud_rate").is_some());
+    assert!(comset.is_some(), "{:?}", pd.lines());
+}

@@ -50,7 +50,8 @@ permissions! {
     SimulateTap: "tap on a simulated reader" => [Admin];
     /// Create, list and revoke API tokens.
     ManageTokens: "manage API tokens" => [Admin];
-    /// Maintain readers: install a new OSDP secure channel key.
+    /// Maintain readers: OSDP KEYSET (a new secure channel key), OUT (outputs), COMSET
+    /// (address and speed).
     ManageReaders: "maintain readers" => [Admin];
     /// Any valid token.
     Authenticated: "call this route" => [Admin, Operator, Kasi, Kabid, Kadis, Atasan, Pemohon, Helpdesk, Auditor];

@@ -111,6 +111,35 @@ pub enum OsdpCmd {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Switch one of the PD's outputs on or off (osdp_OUT), permanently or for `--seconds`.
+    Output {
+        #[arg(long)]
+        reader: String,
+        /// The PD's output number, from 0.
+        #[arg(long)]
+        output: u8,
+        #[arg(long, conflicts_with = "off", required_unless_present = "off")]
+        on: bool,
+        #[arg(long)]
+        off: bool,
+        /// Only for this many seconds, then back to the permanent state.
+        #[arg(long)]
+        seconds: Option<u16>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Move the PD to a new address and speed (osdp_COMSET). The reader is then offline
+    /// until its `address` and `baud` are changed to match and lawang is restarted.
+    Comset {
+        #[arg(long)]
+        reader: String,
+        #[arg(long)]
+        address: u8,
+        #[arg(long)]
+        baud: u32,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -414,6 +443,43 @@ pub fn run(
             println!(
                 "the PD acknowledged the new key: set scbk_file = {:?} for reader {reader:?} and restart lawang",
                 key_file.display().to_string()
+            );
+            Ok(())
+        }
+        Command::Osdp(OsdpCmd::Output {
+            reader,
+            output,
+            on,
+            off: _,
+            seconds,
+            api,
+        }) => {
+            client(api).post(
+                &format!("/api/v1/readers/{reader}/osdp/output"),
+                &json!({ "output": output, "on": on, "seconds": seconds }),
+            )?;
+            let state = if on { "on" } else { "off" };
+            match seconds {
+                Some(s) => println!("the PD acknowledged: output {output} {state} for {s} s"),
+                None => println!("the PD acknowledged: output {output} {state}"),
+            }
+            Ok(())
+        }
+        Command::Osdp(OsdpCmd::Comset {
+            reader,
+            address,
+            baud,
+            api,
+        }) => {
+            let answer = client(api).post(
+                &format!("/api/v1/readers/{reader}/osdp/comset"),
+                &json!({ "address": address, "baud": baud }),
+            )?;
+            println!(
+                "{}",
+                answer["message"]
+                    .as_str()
+                    .unwrap_or("the PD answered COMSET; change the reader's configuration to match and restart lawang")
             );
             Ok(())
         }

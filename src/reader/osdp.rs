@@ -20,8 +20,11 @@
 //!
 //! The PD's local status (osdp_LSTATR: tamper, power failure; asked once on connect, then
 //! sent by the PD on change) raises or clears `reader_tamper` / `reader_power` at the door.
-//! An admin can have a new key installed on a PD (osdp_KEYSET, [`OsdpRequest`]); it is sent
-//! in place of a poll, only over the secure channel.
+//! An admin can send a PD maintenance commands ([`OsdpRequest`]), each in place of a poll:
+//! a new key (osdp_KEYSET, only over the secure channel), an output switched (osdp_OUT), or
+//! a new address and speed (osdp_COMSET). After the PD's osdp_COM it listens at the new
+//! address only: the reader stays offline, its detail saying so, until the configuration
+//! matches and the daemon is restarted (the daemon never rewrites its configuration).
 //!
 //! Pure layers: `crc` (packet checks), `packet` (framing and an incremental decoder),
 //! `message` (commands built, replies read), `secure` (the secure channel's keys, MACs and
@@ -113,14 +116,66 @@ pub async fn run(members: Vec<BusMember>) {
     .await
 }
 
-/// A request to one OSDP reader from the API.
-pub enum OsdpRequest {
-    /// Send osdp_KEYSET with this new key over the established secure channel; the answer
-    /// is `Ok` on the PD's ACK. The key is not kept anywhere after the send.
-    Keyset {
-        key: Scbk,
-        reply: oneshot::Sender<Result<(), String>>,
+/// A request to one OSDP reader from the API. `reply` gets the PD's answer, or why there
+/// is none (a refusal, the reader offline), in words for the caller.
+pub struct OsdpRequest {
+    pub action: OsdpAction,
+    pub reply: oneshot::Sender<Result<OsdpAnswer, String>>,
+}
+
+/// What an [`OsdpRequest`] asks the PD to do.
+pub enum OsdpAction {
+    /// osdp_KEYSET with this new key, only over the established secure channel. The key is
+    /// not kept anywhere after the send.
+    Keyset(Scbk),
+    /// osdp_OUT: switch `output` on or off, for `timer_100ms` and then back to its
+    /// permanent state, or permanently (`None`).
+    Output {
+        output: u8,
+        on: bool,
+        timer_100ms: Option<u16>,
     },
+    /// osdp_COMSET: move the PD to this address and speed.
+    Comset { address: u8, baud: u32 },
+}
+
+impl OsdpAction {
+    pub fn name(&self) -> &'static str {
+        match self {
+            OsdpAction::Keyset(_) => "KEYSET",
+            OsdpAction::Output { .. } => "OUT",
+            OsdpAction::Comset { .. } => "COMSET",
+        }
+    }
+
+    fn command(&self) -> Command {
+        match *self {
+            OsdpAction::Keyset(ref key) => Command::keyset(key),
+            OsdpAction::Output {
+                output,
+                on,
+                timer_100ms,
+            } => {
+                let control = match (on, timer_100ms) {
+                    (true, None) => message::out::PERMANENT_ON,
+                    (false, None) => message::out::PERMANENT_OFF,
+                    (true, Some(_)) => message::out::TEMPORARY_ON,
+                    (false, Some(_)) => message::out::TEMPORARY_OFF,
+                };
+                Command::output(output, control, timer_100ms.unwrap_or(0))
+            }
+            OsdpAction::Comset { address, baud } => Command::comset(address, baud),
+        }
+    }
+}
+
+/// The PD's answer to an [`OsdpRequest`] it carried out.
+#[derive(Debug, PartialEq, Eq)]
+pub enum OsdpAnswer {
+    /// osdp_ACK.
+    Acknowledged,
+    /// osdp_COM: the address and speed the PD now uses.
+    Moved { address: u8, baud: u32 },
 }
 
 /// One reader on a bus, as the daemon hands it to [`run`].
@@ -146,6 +201,9 @@ struct Pd {
     next_due: Instant,
     backoff: Backoff,
     last_resecure: Option<Instant>,
+    /// The address and speed the PD reported after COMSET: it no longer answers at the
+    /// configured ones, which its offline detail says until the daemon is restarted.
+    moved: Option<(u8, u32)>,
 }
 
 impl Pd {
@@ -176,15 +234,21 @@ impl Pd {
             next_due: Instant::now(),
             backoff: Backoff::default(),
             last_resecure: None,
+            moved: None,
         }
     }
 
     /// Marks the PD offline with `err` and forgets its link: the next try starts at
     /// sequence number 0, which makes the PD drop its own session state too.
     fn offline(&mut self, err: &OsdpError) {
-        self.output.set_status(ReaderStatus::Offline {
-            detail: format!("{}: {err}", self.config.path.display()),
-        });
+        let path = self.config.path.display();
+        let detail = match self.moved {
+            Some((address, baud)) => format!(
+                "{path}: the PD moved to address {address} at {baud} baud (COMSET); set the reader's address and baud to match and restart lawang"
+            ),
+            None => format!("{path}: {err}"),
+        };
+        self.output.set_status(ReaderStatus::Offline { detail });
         self.online = false;
         self.link = Link::new(self.config.address, self.config.reply_timeout);
         self.pending.clear();
@@ -219,8 +283,10 @@ impl Pd {
             Err(OsdpError::Link(err)) if err.is_port_failure() => Err(err.into()),
             Err(err) => {
                 // Requests made while the PD is away would otherwise wait for it.
-                while let Ok(OsdpRequest::Keyset { reply, .. }) = self.requests.try_recv() {
-                    let _ = reply.send(Err(format!("the reader is offline: {err}")));
+                while let Ok(request) = self.requests.try_recv() {
+                    let _ = request
+                        .reply
+                        .send(Err(format!("the reader is offline: {err}")));
                 }
                 self.offline(&err);
                 self.next_due = Instant::now() + self.backoff.next_delay();
@@ -274,35 +340,53 @@ impl Pd {
     async fn serve(
         &mut self,
         port: &mut SerialStream,
-        request: OsdpRequest,
+        OsdpRequest { action, reply }: OsdpRequest,
     ) -> Result<(), OsdpError> {
-        let OsdpRequest::Keyset { key, reply } = request;
-        if !self.link.is_secure() {
+        let name = action.name();
+        if matches!(action, OsdpAction::Keyset(_)) && !self.link.is_secure() {
             let _ = reply.send(Err(
                 "the reader is not on the secure channel: KEYSET is only sent encrypted".into(),
             ));
             return Ok(());
         }
-        let answer = self.link.transact(port, &Command::keyset(&key)).await;
+        let answer = self.link.transact(port, &action.command()).await;
         self.next_due = Instant::now() + self.config.poll;
-        match answer {
-            Ok(Reply::Ack) => {
+        let answer = match (answer, &action) {
+            (Ok(Reply::Ack), OsdpAction::Keyset(_)) => {
                 tracing::warn!(
                     "KEYSET acknowledged: the PD now holds a new key; point scbk_file at it"
                 );
-                let _ = reply.send(Ok(()));
-                Ok(())
+                Ok(OsdpAnswer::Acknowledged)
             }
-            Ok(other) => {
-                let why = unexpected("KEYSET", &other).to_string();
-                let _ = reply.send(Err(why));
-                Ok(())
+            (Ok(Reply::Ack), OsdpAction::Output { output, on, .. }) => {
+                tracing::info!(output, on, "OUT acknowledged");
+                Ok(OsdpAnswer::Acknowledged)
             }
-            Err(err) => {
-                let _ = reply.send(Err(format!("no answer to KEYSET: {err}")));
-                Err(err.into())
+            (Ok(Reply::Com { address, baud }), OsdpAction::Comset { .. }) => {
+                tracing::warn!(
+                    address,
+                    baud,
+                    "COMSET answered: the PD now listens at a new address and speed; the reader is offline until the configuration matches"
+                );
+                self.moved = Some((address, baud));
+                let _ = reply.send(Ok(OsdpAnswer::Moved { address, baud }));
+                // Through the usual offline path, so the reader's alarm is raised at once
+                // and a PD put back by hand is found again.
+                self.offline(&OsdpError::Unexpected {
+                    command: name,
+                    reply: format!("COM (address {address}, {baud} baud)"),
+                });
+                self.next_due = Instant::now() + self.backoff.next_delay();
+                return Ok(());
             }
-        }
+            (Ok(other), _) => Err(unexpected(name, &other).to_string()),
+            (Err(err), _) => {
+                let _ = reply.send(Err(format!("no answer to {name}: {err}")));
+                return Err(err.into());
+            }
+        };
+        let _ = reply.send(answer);
+        Ok(())
     }
 
     /// Sends the next queued feedback command, or a poll. `Ok(false)` once the door
@@ -465,4 +549,29 @@ fn feedback_commands(feedback: Feedback) -> [Command; 2] {
         Command::led_temporary(0, 0, colour, FEEDBACK_LED_100MS),
         Command::buzzer(0, beep, 0, 1),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_requests_pick_the_control_code_and_timer() {
+        let out = |on, timer_100ms| {
+            OsdpAction::Output {
+                output: 3,
+                on,
+                timer_100ms,
+            }
+            .command()
+            .data
+        };
+        assert_eq!(out(true, None), [3, message::out::PERMANENT_ON, 0, 0]);
+        assert_eq!(out(false, None), [3, message::out::PERMANENT_OFF, 0, 0]);
+        assert_eq!(out(true, Some(50)), [3, message::out::TEMPORARY_ON, 50, 0]);
+        assert_eq!(
+            out(false, Some(300)),
+            [3, message::out::TEMPORARY_OFF, 0x2C, 0x01]
+        );
+    }
 }

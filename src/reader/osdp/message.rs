@@ -19,6 +19,18 @@ pub mod cmd {
     pub const KEYSET: u8 = 0x75;
 }
 
+/// osdp_OUT control codes (OSDP 2.2 Table 18) this CP sends.
+pub mod out {
+    /// Permanently off, ending any timed operation.
+    pub const PERMANENT_OFF: u8 = 0x01;
+    /// Permanently on, ending any timed operation.
+    pub const PERMANENT_ON: u8 = 0x02;
+    /// On for the timer, then back to the permanent state.
+    pub const TEMPORARY_ON: u8 = 0x05;
+    /// Off for the timer, then back to the permanent state.
+    pub const TEMPORARY_OFF: u8 = 0x06;
+}
+
 /// Reply codes.
 pub mod reply {
     pub const ACK: u8 = 0x40;
@@ -109,7 +121,8 @@ impl Command {
         }
     }
 
-    /// Output control: `control` 1 = off, 2 = on (permanent); 5/6 = timed off/on.
+    /// Output control: `control` is one of [`out`]'s codes; `timer_100ms` only counts for
+    /// the temporary ones.
     pub fn output(output: u8, control: u8, timer_100ms: u16) -> Self {
         let [lsb, msb] = timer_100ms.to_le_bytes();
         Command {
