@@ -105,11 +105,19 @@ fn an_osdp_reader_on_the_plain_channel_reads_cards_shows_feedback_and_reports_ou
         v["command"].get("rep_count").is_some()
     });
     let commands = pd.commands();
-    let led = commands
+    let idle = commands
         .iter()
         .find(|c| c.get("led_number").is_some())
         .unwrap();
-    assert_eq!(led["temporary"], true, "{led}");
+    assert_eq!(
+        (idle["temporary"].as_bool(), idle["on_color"].as_u64()),
+        (Some(false), Some(1)),
+        "the permanent (idle) colour is set first, red: {idle}"
+    );
+    let led = commands
+        .iter()
+        .find(|c| c.get("led_number").is_some() && c["temporary"] == true)
+        .unwrap();
     assert_eq!(led["on_color"], 2, "green: {led}");
     let buzzer = commands
         .iter()

@@ -332,6 +332,9 @@ impl Pd {
         // PDs report tamper and power changes unasked (osdp_LSTATR as a poll reply), but
         // only changes: ask once for the state they are in now.
         self.pending.push_back(Command::local_status());
+        // The idle colour says "locked"; feedback flashes over it and reverts to it.
+        self.pending
+            .push_back(Command::led_permanent(0, 0, IDLE_LED));
         Ok(())
     }
 
@@ -538,6 +541,9 @@ fn unexpected(command: &'static str, reply: &Reply) -> OsdpError {
     };
     OsdpError::Unexpected { command, reply }
 }
+
+/// The reader's LED between taps: the door is locked.
+const IDLE_LED: LedColour = LedColour::Red;
 
 /// LED and buzzer commands showing a decision: green and a short beep, or red and a long one.
 fn feedback_commands(feedback: Feedback) -> [Command; 2] {

@@ -97,6 +97,20 @@ impl Command {
         }
     }
 
+    /// The LED's permanent (idle) state, steady in `colour`; the temporary state is left
+    /// alone (control code 0).
+    pub fn led_permanent(reader: u8, led: u8, colour: LedColour) -> Self {
+        let on = colour as u8;
+        Command {
+            code: cmd::LED,
+            data: vec![
+                reader, led, // which LED
+                0x00, 0, 0, 0, 0, 0, 0, // temporary: no change
+                0x01, 10, 0, on, on, // permanent: set, steady colour
+            ],
+        }
+    }
+
     /// A temporary LED state that reverts to the permanent one after `timer_100ms`; the
     /// permanent state is left alone (control code 0), so a reader's idle colour, set by
     /// its own configuration, survives our feedback.
