@@ -123,12 +123,7 @@ async fn tap(
     Path(name): Path<String>,
     ApiJson(t): ApiJson<TapRequest>,
 ) -> Result<Json<TapResponse>, ApiError> {
-    let reader = s
-        .devices
-        .readers
-        .iter()
-        .find(|r| *r.info.name == *name)
-        .ok_or_else(|| ApiError::NotFound(format!("reader {name:?}")))?;
+    let reader = super::reader(&s, &name)?;
     let output = reader.simulated.as_ref().ok_or_else(|| {
         ApiError::Conflict(format!(
             "reader {name:?} is a {} reader; only simulated readers take taps through the API",

@@ -38,6 +38,18 @@ pub struct AppState {
 pub const MAX_PAGE: u32 = 1000;
 pub const DEFAULT_PAGE: u32 = 100;
 
+/// The configured reader `name`, or 404.
+pub fn reader<'a>(
+    s: &'a AppState,
+    name: &str,
+) -> Result<&'a crate::daemon::ReaderHandle, ApiError> {
+    s.devices
+        .readers
+        .iter()
+        .find(|r| *r.info.name == *name)
+        .ok_or_else(|| ApiError::NotFound(format!("reader {name:?}")))
+}
+
 pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     match limit {
         None => Ok(DEFAULT_PAGE),

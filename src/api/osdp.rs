@@ -30,12 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Sends `action` to the OSDP reader `name` and waits for the PD's answer. A reader that is
 /// not OSDP, offline, or whose PD refuses is a conflict with the reader's state.
 async fn request(s: &AppState, name: &str, action: OsdpAction) -> Result<OsdpAnswer, ApiError> {
-    let reader = s
-        .devices
-        .readers
-        .iter()
-        .find(|r| *r.info.name == *name)
-        .ok_or_else(|| ApiError::NotFound(format!("reader {name:?}")))?;
+    let reader = super::reader(s, name)?;
     let requests = reader.osdp.as_ref().ok_or_else(|| {
         ApiError::Conflict(format!(
             "reader {name:?} is a {} reader; {} is for OSDP readers",
