@@ -52,8 +52,9 @@ impl Pcscd {
                 std::fs::write(
                     conf.join("vpcd"),
                     format!(
-                        "FRIENDLYNAME \"Virtual PCD\"\nDEVICENAME /dev/null:0x8C7B\n\
-                     LIBPATH {VPCD_DRIVER}\nCHANNELID 0x8C7B\n"
+                        "FRIENDLYNAME \"Virtual PCD\"\nDEVICENAME /dev/null:0x{port:04X}\n\
+                     LIBPATH {VPCD_DRIVER}\nCHANNELID 0x{port:04X}\n",
+                        port = super::vpcd::SLOT_0.port
                     ),
                 )
             })

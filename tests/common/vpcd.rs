@@ -24,12 +24,16 @@ pub struct Slot {
     pub reader: &'static str,
 }
 
+/// vpcd's ports follow the reader's CHANNELID (Debian's default 0x8C7B = 35963 and 35964).
+/// Those lie in Linux's ephemeral range (32768–60999), where any HTTP client connection of a
+/// parallel test may take one, or leave it in TIME_WAIT, and vpcd then cannot bind; our
+/// private pcscd uses ports below that range instead.
 pub const SLOT_0: Slot = Slot {
-    port: 35963,
+    port: 30000,
     reader: "Virtual PCD 00 00",
 };
 pub const SLOT_1: Slot = Slot {
-    port: 35964,
+    port: 30001,
     reader: "Virtual PCD 00 01",
 };
 
