@@ -23,6 +23,10 @@ use lawang::store::register::RegisterWriter;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
+mod common;
+
+use common::percentiles;
+
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
     println!(
@@ -85,22 +89,6 @@ fn snapshot(n: usize) -> Snapshot {
     s
 }
 
-struct Percentiles {
-    p50: Duration,
-    p99: Duration,
-    max: Duration,
-}
-
-fn percentiles(mut v: Vec<Duration>) -> Percentiles {
-    v.sort_unstable();
-    let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)];
-    Percentiles {
-        p50: at(0.50),
-        p99: at(0.99),
-        max: v[v.len() - 1],
-    }
-}
-
 fn decision(sizes: &[usize]) {
     println!("## Decision (pure function, one call)\n");
     println!("| cards | p50 | p99 | max | calls |");
@@ -124,7 +112,7 @@ fn decision(sizes: &[usize]) {
             times.push(t.elapsed());
             granted += d.is_granted() as u32;
         }
-        let p = percentiles(times);
+        let p = percentiles(&times);
         println!(
             "| {n} | {:?} | {:?} | {:?} | {calls} ({granted} granted) |",
             p.p50, p.p99, p.max
@@ -240,7 +228,7 @@ fn pipeline(taps: usize, fsync: bool) {
         thread.join().unwrap();
         latencies
     });
-    let p = percentiles(result);
+    let p = percentiles(&result);
     let label = if fsync {
         "fsync included (synchronous = FULL)"
     } else {

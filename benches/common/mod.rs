@@ -1,4 +1,4 @@
-//! Pieces shared by the reader benches (`readers`, `osdp`): a real `DoorController` with a
+//! Pieces shared by the benches (`readers`, `osdp`; `figures` uses the percentiles): a real `DoorController` with a
 //! timestamping actuator on its own runtime, CLOCK_MONOTONIC stamps comparable with another
 //! process's `time.monotonic_ns()`, and percentiles. Included with `#[path]`; each bench uses
 //! only part of it.
