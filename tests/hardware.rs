@@ -11,16 +11,6 @@ use crate::common::pcscd::Pcscd;
 use crate::common::pty::{PtyPair, rdm6300_frame};
 use crate::common::vpcd::{SLOT_0, VirtualCard};
 
-fn grant(d: &TestDaemon, uid: &str, technology: &str) {
-    let p = d.post("/api/v1/people", &json!({ "name": "Budi" }));
-    let r = d.post(
-        "/api/v1/badges",
-        &json!({ "person_id": p.body["id"], "uid": uid, "technology": technology, "right": {
-            "doors": ["ruang-server"], "valid_from": "2020-01-01T00:00:00Z", "valid_until": "2099-01-01T00:00:00Z" } }),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-}
-
 fn lines(d: &TestDaemon) -> Vec<serde_json::Value> {
     d.get("/api/v1/register?event=tap").body["items"]
         .as_array()
@@ -53,7 +43,7 @@ fn a_card_on_a_pcsc_reader_opens_the_door() {
         listed.contains("masuk") && listed.contains("online"),
         "{listed}"
     );
-    grant(&d, "04A1B2C3D4E5F6", "iso14443");
+    d.grant("04A1B2C3D4E5F6", "iso14443");
     let card = VirtualCard::with_uid(SLOT_0, &[0x04, 0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6]);
     eventually(
         "the tap is in the register",
@@ -104,7 +94,7 @@ fn an_rdm6300_frame_on_a_serial_reader_opens_the_door() {
     let dir = tempfile::tempdir().unwrap();
     let pty = PtyPair::new(dir.path());
     let d = rdm6300_daemon(&pty);
-    grant(&d, "0A1B2C3D4E", "em4100");
+    d.grant("0A1B2C3D4E", "em4100");
     // Noise, then the frame repeated as a held tag repeats it: one register line.
     let frame = rdm6300_frame([0x0A, 0x1B, 0x2C, 0x3D, 0x4E]);
     let mut burst = b"\x00\xFFgarbage".to_vec();
@@ -181,7 +171,7 @@ fn a_serial_relay_strike_gets_its_bytes_for_a_grant() {
         relay.read(4, Duration::from_secs(5)),
         [0xA0, 0x01, 0x00, 0xA1]
     );
-    grant(&d, "CAFE", "iso14443");
+    d.grant("CAFE", "iso14443");
     let t = d.post("/api/v1/readers/masuk/tap", &json!({ "uid": "CAFE" }));
     assert_eq!(t.body["granted"], true, "{}", t.body);
     // Unlocked, then locked again after unlock_seconds.

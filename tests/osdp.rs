@@ -41,16 +41,6 @@ fn taps(d: &TestDaemon) -> Vec<Value> {
         .clone()
 }
 
-fn grant(d: &TestDaemon, uid: &str, technology: &str) {
-    let p = d.post("/api/v1/people", &json!({ "name": "Budi" }));
-    let r = d.post(
-        "/api/v1/badges",
-        &json!({ "person_id": p.body["id"], "uid": uid, "technology": technology, "right": {
-            "doors": ["ruang-server"], "valid_from": "2020-01-01T00:00:00Z", "valid_until": "2099-01-01T00:00:00Z" } }),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-}
-
 /// A 26-bit H10301 frame with its parity bits, left-aligned in 4 bytes as osdp_RAW carries
 /// it, in hex.
 fn wiegand26(facility: u32, card: u32) -> String {
@@ -83,7 +73,7 @@ fn an_osdp_reader_on_the_plain_channel_reads_cards_shows_feedback_and_reports_ou
     assert!(d.log().contains("OSDP PD identified"), "{}", d.log());
 
     // A granted Wiegand card: a register line, then green LED and a short beep at the PD.
-    grant(&d, "7BB26E", "wiegand");
+    d.grant("7BB26E", "wiegand");
     let presented = Instant::now();
     pd.card("wiegand", 26, &wiegand26(123, 45678));
     eventually(
@@ -190,7 +180,7 @@ fn an_osdp_reader_with_the_matching_key_reads_cards_over_the_secure_channel() {
     pd.wait_for("the PD's secure channel", Duration::from_secs(5), |v| {
         v["sc_active"] == true
     });
-    grant(&d, "7BB26E", "wiegand");
+    d.grant("7BB26E", "wiegand");
     let presented = Instant::now();
     pd.card("wiegand", 26, &wiegand26(123, 45678));
     eventually(
@@ -283,7 +273,7 @@ fn an_osdp_reader_with_a_wrong_key_stays_offline() {
         std::thread::sleep(Duration::from_millis(100));
     }
     // A card at the untrusted reader never reaches the door.
-    grant(&d, "7BB26E", "wiegand");
+    d.grant("7BB26E", "wiegand");
     pd.card("wiegand", 26, &wiegand26(123, 45678));
     std::thread::sleep(Duration::from_millis(500));
     assert!(taps(&d).is_empty());
@@ -311,7 +301,7 @@ fn install_mode_commissions_a_new_reader_with_the_default_key() {
         log.contains("install_mode"),
         "the default key is logged as a warning"
     );
-    grant(&d, "7BB26E", "wiegand");
+    d.grant("7BB26E", "wiegand");
     pd.card("wiegand", 26, &wiegand26(123, 45678));
     eventually(
         "the card is in the register",
@@ -333,7 +323,7 @@ fn card_and_pin_on_an_osdp_keypad() {
         pty.reader
     ));
     wait_online(&d, "the PD comes online");
-    grant(&d, "7BB26E", "wiegand");
+    d.grant("7BB26E", "wiegand");
     let person = d.get("/api/v1/people").body[0]["id"].as_i64().unwrap();
     let r = d.post(
         &format!("/api/v1/people/{person}/pin"),

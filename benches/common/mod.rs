@@ -1,5 +1,5 @@
-//! Pieces shared by the benches (`readers`, `osdp`; `figures` uses the percentiles): a real `DoorController` with a
-//! timestamping actuator on its own runtime, CLOCK_MONOTONIC stamps comparable with another
+//! Pieces shared by the benches (`readers`, `osdp`; `figures` uses the percentiles): a real
+//! `DoorController` with a timestamping actuator on its own runtime, CLOCK_MONOTONIC stamps comparable with another
 //! process's `time.monotonic_ns()`, and percentiles. Included with `#[path]`; each bench uses
 //! only part of it.
 #![allow(dead_code)]

@@ -140,6 +140,21 @@ impl TestDaemon {
         reply(req.send(body).unwrap())
     }
 
+    /// A new person holding card `uid` with a right on `ruang-server` from 2020 to 2099;
+    /// returns the person's id.
+    pub fn grant(&self, uid: &str, technology: &str) -> i64 {
+        let p = self.post("/api/v1/people", &serde_json::json!({ "name": "Budi" }));
+        assert_eq!(p.status, 201, "{}", p.body);
+        let r = self.post(
+            "/api/v1/badges",
+            &serde_json::json!({ "person_id": p.body["id"], "uid": uid, "technology": technology, "right": {
+                "doors": ["ruang-server"], "valid_from": "2020-01-01T00:00:00Z",
+                "valid_until": "2099-01-01T00:00:00Z" } }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        p.body["id"].as_i64().unwrap()
+    }
+
     /// Creates a token with `role` through the API and returns its secret.
     pub fn token_for(&self, role: &str) -> String {
         let r = self.post(

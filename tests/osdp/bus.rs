@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{DOOR, KEY, grant, taps, wiegand26};
+use super::{DOOR, KEY, taps, wiegand26};
 use crate::common::daemon::{TestDaemon, eventually};
 use crate::common::osdp_pd::Pd;
 use crate::common::pty::PtyPair;
@@ -63,7 +63,7 @@ fn several_pd_addresses_on_one_bus() {
         v["sc_active"] == true
     });
 
-    grant(&d, "7BB26E", "wiegand");
+    d.grant("7BB26E", "wiegand");
     pd1.card("wiegand", 26, &wiegand26(123, 45678));
     eventually("the card at PD 1", Duration::from_secs(5), || {
         taps(&d).len() == 1
