@@ -35,8 +35,6 @@ pub enum ActuatorError {
     Failed { program: String, status: String },
     #[error("{program} did not finish within {secs} s", secs = COMMAND_TIMEOUT.as_secs())]
     Timeout { program: String },
-    #[error("actuator kind {0:?} is not supported by this build")]
-    Unsupported(&'static str),
     #[error(transparent)]
     Gpio(#[from] GpioError),
     #[error(transparent)]
