@@ -205,6 +205,7 @@ pub async fn run(
         }),
         timezone: config.timezone,
         db_path: Arc::from(db_path.as_path()),
+        workflow: Arc::new(config.workflow.clone()),
     };
     let local = listener.local_addr()?;
     write_private(
@@ -327,6 +328,7 @@ fn ensure_initial_token(db: &Db, data_dir: &Path) -> anyhow::Result<()> {
         }
         let actor = Actor {
             token_id: None,
+            account_id: None,
             name: "lawang first start".into(),
             role: Role::Admin,
         };

@@ -10,6 +10,9 @@
 //! - [`store`]: SQLite: migrations, the access list, the register writer, the audit log.
 //! - [`api`]: the authenticated admin HTTP API; [`cli`] talks to it.
 //!
+//! Beside the tap path: [`workflow`] (the SOP's procedures: requests, removals, reviews, as
+//! pure state machines the store and API drive).
+//!
 //! Around them: [`config`] (file format → validated config), [`model`] (domain newtypes),
 //! [`schedule`] (weekly windows), [`daemon`] (wires the tasks together).
 
@@ -33,3 +36,4 @@ pub mod schedule;
 pub mod store;
 #[cfg(test)]
 mod testing;
+pub mod workflow;

@@ -229,7 +229,7 @@ impl FromStr for CredentialStatus {
 
 /// The roles of the SOP; every admin token carries exactly one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     /// System administrator: tokens, direct (import) issuance, everything.
     Admin,
@@ -245,6 +245,8 @@ pub enum Role {
     Atasan,
     /// Applicant.
     Pemohon,
+    /// Penanggung jawab (ruang server / hak akses): confirms rights in reviews, files removals.
+    PenanggungJawab,
     /// Front desk / information-security coordinator.
     Helpdesk,
     /// Read-only: register, audit log, access list.
@@ -252,7 +254,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 10] = [
         Role::Admin,
         Role::Operator,
         Role::Kasi,
@@ -260,6 +262,7 @@ impl Role {
         Role::Kadis,
         Role::Atasan,
         Role::Pemohon,
+        Role::PenanggungJawab,
         Role::Helpdesk,
         Role::Auditor,
     ];
@@ -273,6 +276,7 @@ impl Role {
             Role::Kadis => "kadis",
             Role::Atasan => "atasan",
             Role::Pemohon => "pemohon",
+            Role::PenanggungJawab => "penanggung_jawab",
             Role::Helpdesk => "helpdesk",
             Role::Auditor => "auditor",
         }
@@ -304,6 +308,9 @@ impl FromStr for Role {
 pub struct Actor {
     /// The API token used; `None` for the local CLI acting on the database directly.
     pub token_id: Option<i64>,
+    /// The staff account the token stands for, if any: workflow steps addressed to one
+    /// person (a named superior, a penanggung jawab) need it.
+    pub account_id: Option<i64>,
     pub name: String,
     pub role: Role,
 }

@@ -8,3 +8,4 @@ mod hardware;
 mod osdp;
 mod pcsc;
 mod pin;
+mod workflow;

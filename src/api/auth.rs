@@ -36,10 +36,14 @@ macro_rules! permissions {
 }
 
 permissions! {
-    /// Create and change people, badges and rights.
-    ManageAccess: "manage people, badges and rights" => [Admin, Operator];
+    /// Create and change people; suspend, report lost or revoke badges (a lost card is
+    /// revoked at once, with a reason).
+    ManageAccess: "manage people and badges" => [Admin, Operator];
+    /// The direct path: a card or a right with no request behind it, for importing an
+    /// existing access list. Marked `direct` in the audit log and reports.
+    ImportAccess: "issue cards and rights directly (import)" => [Admin];
     /// Read people, badges and rights.
-    ReadAccess: "read the access list" => [Admin, Operator, Kasi, Kabid, Kadis, Helpdesk, Auditor];
+    ReadAccess: "read the access list" => [Admin, Operator, Kasi, Kabid, Kadis, PenanggungJawab, Helpdesk, Auditor];
     /// Read the facility register.
     ReadRegister: "read the register" => [Admin, Operator, Kasi, Kabid, Kadis, Helpdesk, Auditor];
     /// Read the audit log of admin actions.
@@ -53,8 +57,26 @@ permissions! {
     /// Maintain readers: OSDP KEYSET (a new secure channel key), OUT (outputs), COMSET
     /// (address and speed).
     ManageReaders: "maintain readers" => [Admin];
+    /// Create and deactivate staff accounts.
+    ManageAccounts: "manage staff accounts" => [Admin];
+    /// Fill in a request (Permintaan Akses), for oneself or for an applicant at the desk.
+    SubmitRequest: "submit access requests" => [Pemohon, Operator];
+    /// Withdraw a request not yet issued: one's own, or any as the Operator.
+    WithdrawRequest: "withdraw access requests" => [Pemohon, Operator, Admin];
+    /// Act on a workflow step; which step is whose is the chain's business (403 otherwise).
+    ActOnStep: "act on workflow steps" => [Admin, Operator, Kasi, Kabid, Kadis, Atasan, PenanggungJawab, Helpdesk];
+    /// See requests, removals, reviews, accounts in other systems and what is overdue.
+    ReadWorkflow: "read the workflow" => [Admin, Operator, Kasi, Kabid, Kadis, PenanggungJawab, Helpdesk, Auditor];
+    /// File a removal request (procedure 3).
+    FileRemoval: "file removal requests" => [PenanggungJawab, Kasi];
+    /// Start and close review campaigns (procedure 2).
+    RunReviews: "run review campaigns" => [Kasi];
+    /// Mark a right valid or not valid in a review campaign.
+    DecideReview: "decide review items" => [PenanggungJawab];
+    /// Record that an account in another system was closed.
+    CloseAccount: "record closed accounts" => [Operator, Admin];
     /// Any valid token.
-    Authenticated: "call this route" => [Admin, Operator, Kasi, Kabid, Kadis, Atasan, Pemohon, Helpdesk, Auditor];
+    Authenticated: "call this route" => [Admin, Operator, Kasi, Kabid, Kadis, Atasan, Pemohon, PenanggungJawab, Helpdesk, Auditor];
 }
 
 /// An authenticated actor holding permission `P`.

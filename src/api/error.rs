@@ -16,6 +16,9 @@ pub enum ApiError {
     Unauthenticated,
     #[error("the role {role} may not {action}")]
     Forbidden { role: String, action: &'static str },
+    /// A workflow step that belongs to another role or another account.
+    #[error("{0}")]
+    NotYours(String),
     #[error("{0} not found")]
     NotFound(String),
     #[error("{0}")]
@@ -48,7 +51,7 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::Forbidden { .. } | ApiError::NotYours(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -62,7 +65,7 @@ impl ApiError {
     fn kind(&self) -> &'static str {
         match self {
             ApiError::Unauthenticated => "unauthenticated",
-            ApiError::Forbidden { .. } => "forbidden",
+            ApiError::Forbidden { .. } | ApiError::NotYours(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
             ApiError::BadRequest(_) => "bad-request",
             ApiError::Conflict(_) => "conflict",
@@ -109,6 +112,9 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => ApiError::NotFound(what),
             StoreError::Conflict(m) => ApiError::Conflict(m),
             StoreError::Invalid(m) => ApiError::BadRequest(m),
+            StoreError::Workflow(w) if w.is_forbidden() => ApiError::NotYours(w.to_string()),
+            StoreError::Workflow(w) if w.is_conflict() => ApiError::Conflict(w.to_string()),
+            StoreError::Workflow(w) => ApiError::BadRequest(w.to_string()),
             StoreError::WriterStopped => {
                 ApiError::Unavailable("the daemon is shutting down".into())
             }

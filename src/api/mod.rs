@@ -7,11 +7,14 @@
 pub mod auth;
 pub mod error;
 
+mod accounts;
 mod devices;
+mod enroll;
 mod osdp;
 mod people;
 mod register;
 mod tokens;
+mod workflow;
 
 use std::sync::Arc;
 
@@ -32,6 +35,8 @@ pub struct AppState {
     pub timezone: chrono_tz::Tz,
     /// For exports, which read on their own connection so they never hold the admin lock.
     pub db_path: Arc<std::path::Path>,
+    /// The chains of approval and review settings.
+    pub workflow: Arc<crate::config::WorkflowConfig>,
 }
 
 /// Largest number of items one page returns.
@@ -66,7 +71,9 @@ pub fn router(state: AppState, max_body_bytes: usize) -> axum::Router {
         .merge(devices::routes())
         .merge(osdp::routes())
         .merge(register::routes())
-        .merge(tokens::routes());
+        .merge(tokens::routes())
+        .merge(accounts::routes())
+        .merge(workflow::routes());
     let (app, mut doc) = OpenApiRouter::new()
         .nest("/api/v1", v1)
         .merge(devices::health_routes())

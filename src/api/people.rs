@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::{Auth, ManageAccess, ReadAccess};
+use super::auth::{Auth, ImportAccess, ManageAccess, ReadAccess};
 use super::{ApiError, ApiJson, ApiQuery, AppState, Problem, page_limit};
 use crate::model::{CredentialStatus, PersonId};
 use crate::store::badges::{self, Badge, IssueBadge, IssuedBadge};
@@ -142,12 +142,12 @@ async fn list_rights(
     security(("bearer" = [])))]
 async fn create_right(
     State(s): State<AppState>,
-    Auth(actor, _): Auth<ManageAccess>,
+    Auth(actor, _): Auth<ImportAccess>,
     Path(id): Path<PersonId>,
     ApiJson(r): ApiJson<NewRight>,
 ) -> Result<(StatusCode, Json<RightView>), ApiError> {
     let right =
-        s.db.write(move |tx| rights::create(tx, id, &r, "direct", &actor, Utc::now()))
+        s.db.write(move |tx| rights::create(tx, id, &r, badges::DIRECT, &actor, Utc::now()))
             .await?;
     Ok((StatusCode::CREATED, Json(right)))
 }
@@ -198,15 +198,16 @@ async fn list_badges(
     Ok(Json(list))
 }
 
-/// Binds a card to a person, optionally with a new right. In force at the door when the
-/// call returns.
+/// The direct path (admin, for importing an existing list): binds a card to a person,
+/// optionally with a new right. In force at the door when the call returns. Cards for new
+/// rights are issued against approved requests (`POST /requests/{id}/issue`).
 #[utoipa::path(post, path = "/badges", tag = "access list", request_body = IssueBadge,
     responses((status = 201, body = IssuedBadge), (status = 400, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem, description = "the card is already bound")),
     security(("bearer" = [])))]
 async fn issue_badge(
     State(s): State<AppState>,
-    Auth(actor, _): Auth<ManageAccess>,
+    Auth(actor, _): Auth<ImportAccess>,
     ApiJson(b): ApiJson<IssueBadge>,
 ) -> Result<(StatusCode, Json<IssuedBadge>), ApiError> {
     let issued =

@@ -23,9 +23,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateToken {
-    /// Who or what holds the token, e.g. "Operator shift pagi".
-    name: String,
-    role: Role,
+    /// Who or what holds the token, e.g. "Operator shift pagi". Not with `account`.
+    #[serde(default)]
+    name: Option<String>,
+    /// Not with `account`.
+    #[serde(default)]
+    role: Option<Role>,
+    /// A staff account's username: the token acts as that account, with its role.
+    #[serde(default)]
+    account: Option<String>,
 }
 
 #[utoipa::path(get, path = "/tokens", tag = "tokens",
@@ -48,10 +54,19 @@ async fn create_token(
 ) -> Result<(StatusCode, Json<NewToken>), ApiError> {
     let token =
         s.db.write(move |tx| {
-            Ok((
-                tokens::create(tx, &t.name, t.role, &actor, Utc::now())?,
-                crate::store::Changed::none(),
-            ))
+            let now = Utc::now();
+            let token = match (t.account, t.name, t.role) {
+                (Some(account), None, None) => {
+                    tokens::create_for_account(tx, &account, &actor, now)?
+                }
+                (None, Some(name), Some(role)) => tokens::create(tx, &name, role, &actor, now)?,
+                _ => {
+                    return Err(crate::store::StoreError::Invalid(
+                        "give either `account`, or `name` and `role`".into(),
+                    ));
+                }
+            };
+            Ok((token, crate::store::Changed::none()))
         })
         .await?;
     Ok((StatusCode::CREATED, Json(token)))

@@ -505,6 +505,7 @@ fn token(cmd: TokenCmd, config: &Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open the database in {}", config.data_dir.display()))?;
     let actor = Actor {
         token_id: None,
+        account_id: None,
         name: format!("cli ({})", whoami()),
         role: Role::Admin,
     };

@@ -16,12 +16,14 @@ use crate::model::Direction;
 
 mod door;
 mod osdp;
+mod workflow;
 
 use crate::reader::frame::wiegand::WiegandOptions;
 pub use door::{
     ActuatorConfig, DoorConfig, DoorFile, FailMode, InputLine, PinMode, PinRule, relay_bytes,
 };
 pub use osdp::{OsdpKey, OsdpReaderConfig};
+pub use workflow::{ReviewConfig, ReviewSchedule, Undecided, WorkflowConfig, WorkflowFile};
 
 /// Where the configuration is looked for when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/lawang/lawang.toml";
@@ -60,6 +62,8 @@ pub struct ConfigFile {
     pub doors: Vec<DoorFile>,
     #[serde(default, rename = "reader")]
     pub readers: Vec<ReaderFile>,
+    #[serde(default)]
+    pub workflow: WorkflowFile,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -205,6 +209,7 @@ pub struct Config {
     pub pin: PinConfig,
     pub doors: Vec<DoorConfig>,
     pub readers: Vec<ReaderConfig>,
+    pub workflow: WorkflowConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -381,6 +386,7 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
         pin: validate_pin(&file.pin)?,
         doors,
         readers,
+        workflow: workflow::validate(&file.workflow)?,
     })
 }
 

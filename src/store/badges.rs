@@ -1,7 +1,7 @@
 //! Badges: physical cards bound to a person, and their lifecycle.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -48,6 +48,9 @@ pub struct IssuedBadge {
     pub right: Option<RightView>,
 }
 
+/// The admin-only direct path, for importing an existing access list: a card and
+/// optionally a right, with no request behind them. Marked `direct` in the audit log and
+/// in every list and report that shows a source.
 pub fn issue(
     conn: &Connection,
     b: &IssueBadge,
@@ -57,20 +60,77 @@ pub fn issue(
     let tech = b.technology.unwrap_or(Technology::Iso14443);
     let credential =
         Credential::parse_hex(tech, &b.uid).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let badge_number = super::people::text("badge_number", b.badge_number.as_deref())?;
     super::people::get(conn, b.person_id)?;
     if let Some(r) = &b.right {
         rights::validate(r)?;
     }
+    let id = bind(
+        conn,
+        b.person_id,
+        credential,
+        b.badge_number.as_deref(),
+        DIRECT,
+        actor,
+        now,
+    )?;
+    let right = match &b.right {
+        Some(r) => Some(rights::create(conn, b.person_id, r, DIRECT, actor, now)?.0),
+        None => None,
+    };
+    let mut changed = Changed::credential(credential);
+    changed.persons.push(b.person_id);
+    Ok((
+        IssuedBadge {
+            badge: get(conn, id)?,
+            right,
+        },
+        changed,
+    ))
+}
+
+/// The source of what the admin import path made.
+pub const DIRECT: &str = "direct";
+
+/// Binds `credential` to `person`. A card already bound to the same person and active is
+/// reused (one card opens all of a holder's rights); bound to anyone else, it is refused.
+pub fn bind(
+    conn: &Connection,
+    person: PersonId,
+    credential: Credential,
+    badge_number: Option<&str>,
+    source: &str,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<CredentialId> {
+    let badge_number = super::people::text("badge_number", badge_number)?;
+    let live: Option<(CredentialId, PersonId, String)> = conn
+        .prepare_cached(
+            "SELECT id, person_id, status FROM credential
+             WHERE technology = ?1 AND uid = ?2 AND status != 'revoked'",
+        )?
+        .query_row(
+            params![credential.technology().as_str(), credential.uid_hex()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    if let Some((id, holder, status)) = live {
+        if holder == person && status == "active" {
+            return Ok(id);
+        }
+        return Err(StoreError::Conflict(format!(
+            "card {credential} is already bound to badge {id} ({status}); revoke that badge first"
+        )));
+    }
     conn.execute(
         "INSERT INTO credential (person_id, technology, uid, badge_number, status, source,
                                  issued_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, 'active', 'direct', ?5, ?5)",
+         VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, ?6)",
         params![
-            b.person_id,
-            tech.as_str(),
+            person,
+            credential.technology().as_str(),
             credential.uid_hex(),
             badge_number,
+            source,
             to_ms(now)
         ],
     )
@@ -85,22 +145,11 @@ pub fn issue(
         actor,
         "badge.issue",
         Some(format!("badge:{id}")),
-        json!({ "person_id": b.person_id, "credential": credential.to_string(), "source": "direct" }),
+        json!({ "person_id": person, "credential": credential.to_string(), "source": source,
+                "path": if source == DIRECT { "direct import (admin)" } else { "workflow" } }),
         now,
     )?;
-    let right = match &b.right {
-        Some(r) => Some(rights::create(conn, b.person_id, r, "direct", actor, now)?.0),
-        None => None,
-    };
-    let mut changed = Changed::credential(credential);
-    changed.persons.push(b.person_id);
-    Ok((
-        IssuedBadge {
-            badge: get(conn, id)?,
-            right,
-        },
-        changed,
-    ))
+    Ok(id)
 }
 
 /// Moves a badge to `to`. Revoked is final; every other move needs a reason except

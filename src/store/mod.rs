@@ -7,13 +7,22 @@
 //! before the call that made it returns and no two refreshes can interleave.
 
 pub mod access;
+pub mod accounts;
 pub mod audit;
 pub mod badges;
+pub mod cases;
 pub mod devices;
+pub mod logical;
+pub mod notices;
+pub mod outbox;
 pub mod people;
 pub mod register;
+pub mod removals;
+pub mod requests;
+pub mod reviews;
 pub mod rights;
 pub mod tokens;
+pub mod waiting;
 
 mod migrations;
 
@@ -58,6 +67,8 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Workflow(#[from] crate::workflow::WorkflowError),
     #[error("the register writer has stopped")]
     WriterStopped,
     #[error("a storage task failed: {0}")]

@@ -43,20 +43,7 @@ pub struct RightView {
 const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
 pub fn validate(r: &NewRight) -> Result<()> {
-    for (field, t) in [("valid_from", r.valid_from), ("valid_until", r.valid_until)] {
-        if !YEARS.contains(&t.year()) {
-            return Err(StoreError::Invalid(format!(
-                "{field} {t} is out of range (years {} to {})",
-                YEARS.start(),
-                YEARS.end()
-            )));
-        }
-    }
-    if r.valid_until <= r.valid_from {
-        return Err(StoreError::Invalid(
-            "valid_until must be after valid_from".into(),
-        ));
-    }
+    validate_period(r.valid_from, r.valid_until)?;
     if r.doors.is_empty() {
         return Err(StoreError::Invalid(
             "a right needs at least one door".into(),
@@ -66,6 +53,33 @@ pub fn validate(r: &NewRight) -> Result<()> {
         s.validate().map_err(StoreError::Invalid)?;
     }
     Ok(())
+}
+
+/// A validity period: both ends in a plausible range, the end after the start.
+pub fn validate_period(valid_from: DateTime<Utc>, valid_until: DateTime<Utc>) -> Result<()> {
+    for (field, t) in [("valid_from", valid_from), ("valid_until", valid_until)] {
+        if !YEARS.contains(&t.year()) {
+            return Err(StoreError::Invalid(format!(
+                "{field} {t} is out of range (years {} to {})",
+                YEARS.start(),
+                YEARS.end()
+            )));
+        }
+    }
+    if valid_until <= valid_from {
+        return Err(StoreError::Invalid(
+            "valid_until must be after valid_from".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The id of the configured door `name`, or a clear error.
+pub fn door_id(conn: &Connection, name: &str) -> Result<i64> {
+    conn.prepare_cached("SELECT id FROM door WHERE name = ?1")?
+        .query_row([name], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::Invalid(format!("no door is named {name:?}")))
 }
 
 pub fn create(
@@ -80,11 +94,7 @@ pub fn create(
     super::people::get(conn, person)?;
     let mut door_ids = Vec::with_capacity(r.doors.len());
     for name in &r.doors {
-        let id: Option<i64> = conn
-            .prepare_cached("SELECT id FROM door WHERE name = ?1")?
-            .query_row([name], |row| row.get(0))
-            .optional()?;
-        door_ids.push(id.ok_or_else(|| StoreError::Invalid(format!("no door is named {name:?}")))?);
+        door_ids.push(door_id(conn, name)?);
     }
     let schedule = r
         .schedule
@@ -116,7 +126,8 @@ pub fn create(
         "right.create",
         Some(format!("right:{id}")),
         json!({ "person_id": person, "doors": r.doors, "valid_from": r.valid_from,
-                "valid_until": r.valid_until, "source": source }),
+                "valid_until": r.valid_until, "source": source,
+                "path": if source == super::badges::DIRECT { "direct import (admin)" } else { "workflow" } }),
         now,
     )?;
     Ok((get(conn, id)?, Changed::person(person)))

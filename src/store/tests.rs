@@ -35,6 +35,7 @@ pub(crate) fn fixture() -> Fixture {
         door: ids.doors["ruang-server"],
         actor: Actor {
             token_id: None,
+            account_id: None,
             name: "test".into(),
             role: Role::Admin,
         },

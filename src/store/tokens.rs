@@ -19,6 +19,8 @@ pub struct TokenInfo {
     pub id: i64,
     pub name: String,
     pub role: Role,
+    /// The staff account the token stands for, if any.
+    pub account: Option<String>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
@@ -42,12 +44,48 @@ pub fn create(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<NewToken> {
+    insert(conn, name, role, None, actor, now)
+}
+
+/// A token for a staff account: it acts with the account's role and name, and stops
+/// working when the account is deactivated.
+pub fn create_for_account(
+    conn: &Connection,
+    username: &str,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<NewToken> {
+    let account = super::accounts::by_username(conn, username)?;
+    if !account.active {
+        return Err(StoreError::Conflict(format!(
+            "account {username:?} is deactivated"
+        )));
+    }
+    insert(
+        conn,
+        &account.username,
+        account.role,
+        Some(account.id),
+        actor,
+        now,
+    )
+}
+
+fn insert(
+    conn: &Connection,
+    name: &str,
+    role: Role,
+    account: Option<i64>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<NewToken> {
     let name = super::people::required("name", name)?;
     let secret: [u8; 32] = rand::random();
     let token = format!("{PREFIX}{}", hex::encode(secret));
     conn.execute(
-        "INSERT INTO api_token (name, role, hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![name, role.as_str(), hash(&token), to_ms(now)],
+        "INSERT INTO api_token (name, role, hash, created_at, account_id)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![name, role.as_str(), hash(&token), to_ms(now), account],
     )?;
     let id = conn.last_insert_rowid();
     audit::record(
@@ -55,7 +93,7 @@ pub fn create(
         actor,
         "token.create",
         Some(format!("token:{id}")),
-        json!({ "name": name, "role": role }),
+        json!({ "name": name, "role": role, "account_id": account }),
         now,
     )?;
     Ok(NewToken {
@@ -71,20 +109,25 @@ pub fn authenticate(conn: &Connection, token: &str) -> Result<Option<Actor>> {
     }
     let found = conn
         .prepare_cached(
-            "SELECT id, name, role FROM api_token WHERE hash = ?1 AND revoked_at IS NULL",
+            "SELECT t.id, t.name, COALESCE(a.role, t.role), t.account_id
+             FROM api_token t LEFT JOIN account a ON a.id = t.account_id
+             WHERE t.hash = ?1 AND t.revoked_at IS NULL
+               AND (t.account_id IS NULL OR a.active = 1)",
         )?
         .query_row([hash(token)], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
+                r.get::<_, Option<i64>>(3)?,
             ))
         })
         .optional()?;
     match found {
         None => Ok(None),
-        Some((id, name, role)) => Ok(Some(Actor {
+        Some((id, name, role, account_id)) => Ok(Some(Actor {
             token_id: Some(id),
+            account_id,
             name,
             role: role.parse().map_err(StoreError::Invalid)?,
         })),
@@ -114,7 +157,7 @@ pub fn revoke(conn: &Connection, id: i64, actor: &Actor, now: DateTime<Utc>) -> 
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<TokenInfo> {
-    list_where(conn, "id = ?1", [id])?
+    list_where(conn, "t.id = ?1", [id])?
         .pop()
         .ok_or_else(|| StoreError::NotFound(format!("token {id}")))
 }
@@ -134,7 +177,9 @@ fn list_where(
     args: impl rusqlite::Params,
 ) -> Result<Vec<TokenInfo>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, name, role, created_at, revoked_at FROM api_token WHERE {filter} ORDER BY id"
+        "SELECT t.id, t.name, t.role, t.created_at, t.revoked_at, a.username
+         FROM api_token t LEFT JOIN account a ON a.id = t.account_id
+         WHERE {filter} ORDER BY t.id"
     ))?;
     let mut rows = stmt.query(args)?;
     let mut out = Vec::new();
@@ -147,6 +192,7 @@ fn list_where(
             role: role.parse().map_err(StoreError::Invalid)?,
             created_at: from_ms(r.get(3)?),
             revoked_at: revoked.map(from_ms),
+            account: r.get(5)?,
         });
     }
     Ok(out)

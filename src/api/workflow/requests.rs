@@ -1,0 +1,285 @@
+//! `/requests`: Permintaan Akses, from the form to the card.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::Utc;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{Decision, Note, Reason, StepDecision, in_workflow};
+use crate::api::auth::{ActOnStep, Auth, Authenticated, SubmitRequest, WithdrawRequest};
+use crate::api::{ApiError, ApiJson, ApiQuery, AppState, Problem, page_limit};
+use crate::model::{Actor, Credential, Role, Technology};
+use crate::store::Changed;
+use crate::store::requests::{self, Filter, IssueCard, NewRequest, RequestView};
+use crate::workflow::{CaseStatus, Kind};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_requests, create_request))
+        .routes(routes!(get_request))
+        .routes(routes!(decide))
+        .routes(routes!(issue))
+        .routes(routes!(grant))
+        .routes(routes!(inform))
+        .routes(routes!(withdraw))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct RequestQuery {
+    status: Option<CaseStatus>,
+    kind: Option<Kind>,
+    limit: Option<u32>,
+    after_id: Option<i64>,
+}
+
+/// Applicants, superiors and penanggung jawab see the requests they are named in; the
+/// office sees all.
+fn involving(actor: &Actor) -> Option<Option<i64>> {
+    match actor.role {
+        Role::Pemohon | Role::Atasan | Role::PenanggungJawab => Some(actor.account_id),
+        _ => None,
+    }
+}
+
+#[utoipa::path(get, path = "/requests", tag = "workflow", params(RequestQuery),
+    responses((status = 200, body = Vec<RequestView>), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+async fn list_requests(
+    State(s): State<AppState>,
+    Auth(actor, _): Auth<Authenticated>,
+    ApiQuery(q): ApiQuery<RequestQuery>,
+) -> std::result::Result<Json<Vec<RequestView>>, ApiError> {
+    let limit = page_limit(q.limit)?;
+    let involving = involving(&actor);
+    if involving == Some(None) || actor.role == Role::Helpdesk {
+        // A personal role without an account is named in nothing.
+        return Ok(Json(vec![]));
+    }
+    let f = Filter {
+        status: q.status,
+        kind: q.kind,
+        involving: involving.flatten(),
+        limit,
+        after_id: q.after_id,
+    };
+    Ok(Json(
+        s.db.read(move |c| requests::list(c, &f, Utc::now()))
+            .await?,
+    ))
+}
+
+/// Fills in the request form; the first step of the chain is told.
+#[utoipa::path(post, path = "/requests", tag = "workflow", request_body = NewRequest,
+    responses((status = 201, body = RequestView), (status = 400, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+async fn create_request(
+    State(s): State<AppState>,
+    Auth(actor, _): Auth<SubmitRequest>,
+    ApiJson(r): ApiJson<NewRequest>,
+) -> std::result::Result<(StatusCode, Json<RequestView>), ApiError> {
+    let view = in_workflow(&s, move |tx, ctx| {
+        Ok((
+            requests::create(tx, ctx, &r, &actor, Utc::now())?,
+            Changed::none(),
+        ))
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+#[utoipa::path(get, path = "/requests/{id}", tag = "workflow", params(("id" = i64, Path)),
+    responses((status = 200, body = RequestView), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+async fn get_request(
+    State(s): State<AppState>,
+    Auth(actor, _): Auth<Authenticated>,
+    Path(id): Path<i64>,
+) -> std::result::Result<Json<RequestView>, ApiError> {
+    let involving = involving(&actor);
+    let view =
+        s.db.read(move |c| {
+            let visible = match involving {
+                None => actor.role != Role::Helpdesk,
+                Some(None) => false,
+                Some(Some(account)) => requests::involves(c, id, account)?,
+            };
+            if visible {
+                requests::get(c, id, Utc::now()).map(Some)
+            } else {
+                Ok(None)
+            }
+        })
+        .await?;
+    // Not named in it and not of the office: as if it did not exist.
+    view.map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("request {id}")))
+}
+
+/// An approval step: approve (the next step is told) or reject with a reason (the
+/// applicant is told).
+#[utoipa::path(post, path = "/requests/{id}/decide", tag = "workflow", params(("id" = i64, Path)),
+    request_body = StepDecision,
+    responses((status = 200, body = RequestView), (status = 400, body = Problem),
+        (status = 403, body = Problem, description = "the step is another role's or account's"),
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "not this step's turn")),
+    security(("bearer" = [])))]
+async fn decide(
+    State(s): State<AppState>,
+    Auth(actor, _): Auth<ActOnStep>,
+    Path(id): Path<i64>,
+    ApiJson(d): ApiJson<StepDecision>,
+) -> std::result::Result<Json<RequestView>, ApiError> {
+    let view = in_workflow(&s, move |tx, ctx| {
+        let approve = d.decision == Decision::Approve;
+        let v = requests::decide(
+            tx,
+            ctx.tz,
+            id,
+            &d.step,
+            approve,
+            d.note.as_deref(),
+            &actor,
+            Utc::now(),
+        )?;
+        Ok((v, Changed::none()))
+    })
+    .await?;
+    Ok(Json(view))
+}
+
+/// Issues the card for an approved server-room request: typed in, or the next card shown
+/// on an enrollment reader. The door honours it when the call returns.
+#[utoipa::path(post, path = "/requests/{id}/issue", tag = "workflow", params(("id" = i64, Path)),
+    request_body = IssueCard,
+    responses((status = 200, body = RequestView), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 408, body = Problem, description = "no card was shown on the enrollment reader in time")),
+    security(("bearer" = [])))]
+async fn issue(
+    State(s): State<AppState>,
+    Auth(actor, _): Auth<ActOnStep>,
+    Path(id): Path<i64>,
+    ApiJson(card): ApiJson<IssueCard>,
+) -> std::result::Result<Json<RequestView>, ApiError> {
+    let credential = match (&card.uid, &card.enroll_reader) {
+        (Some(uid), None) => {
+            Credential::parse_hex(card.technology.unwrap_or(Technology::Iso14443), uid)
+                .map_err(|e| ApiError::BadRequest(e.to_string()))?
+        }
+        (None, Some(reader)) => {
+            if card.technology.is_some() {
+                return Err(ApiError::BadRequest(
+                    "the enrollment reader says what technology the card is; leave out technology"
+                        .into(),
+                ));
+            }
+            // Refused steps must not capture a card someone shows at the desk.
+            let who = actor.clone();
+            s.db.read(move |c| requests::issue::may_issue(c, id, &who))
+                .await?;
+            crate::api::enroll::next_card(&s, reader, card.enroll_timeout_seconds).await?
+        }
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give either uid (typed) or enroll_reader (read at the desk)".into(),
+            ));
+        }
+    };
+    let view = in_workflow(&s, move |tx, ctx| {
+        requests::issue(
+            tx,
+            ctx.tz,
+            id,
+            credential,
+            card.badge_number.as_deref(),
+            card.note.as_deref(),
+            &actor,
+            Utc::now(),
+        )
+    })
+    .await?;
+    Ok(Json(view))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Grant {
+    /// The username made in the other system (never its password).
+    username: String,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// Records the account made for an approved remote-access or control-panel request.
+#[utoipa::path(post, path = "/requests/{id}/grant", tag = "workflow", params(("id" = i64, Path)),
+    request_body = Grant,
+    responses((status = 200, body = RequestView), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+async fn grant(
+    State(s): State<AppState>,
+    Auth(actor, _): Auth<ActOnStep>,
+    Path(id): Path<i64>,
+    ApiJson(g): ApiJson<Grant>,
+) -> std::result::Result<Json<RequestView>, ApiError> {
+    let view = in_workflow(&s, move |tx, ctx| {
+        let v = requests::grant(
+            tx,
+            ctx.tz,
+            id,
+            &g.username,
+            g.note.as_deref(),
+            &actor,
+            Utc::now(),
+        )?;
+        Ok((v, Changed::none()))
+    })
+    .await?;
+    Ok(Json(view))
+}
+
+/// The applicant is informed; the request is complete and in the access list.
+#[utoipa::path(post, path = "/requests/{id}/inform", tag = "workflow", params(("id" = i64, Path)),
+    request_body = Note,
+    responses((status = 200, body = RequestView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+async fn inform(
+    State(s): State<AppState>,
+    Auth(actor, _): Auth<ActOnStep>,
+    Path(id): Path<i64>,
+    ApiJson(n): ApiJson<Note>,
+) -> std::result::Result<Json<RequestView>, ApiError> {
+    let view = in_workflow(&s, move |tx, ctx| {
+        Ok((
+            requests::inform(tx, ctx.tz, id, n.note.as_deref(), &actor, Utc::now())?,
+            Changed::none(),
+        ))
+    })
+    .await?;
+    Ok(Json(view))
+}
+
+#[utoipa::path(post, path = "/requests/{id}/withdraw", tag = "workflow", params(("id" = i64, Path)),
+    request_body = Reason,
+    responses((status = 200, body = RequestView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+async fn withdraw(
+    State(s): State<AppState>,
+    Auth(actor, _): Auth<WithdrawRequest>,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<Reason>,
+) -> std::result::Result<Json<RequestView>, ApiError> {
+    let view = in_workflow(&s, move |tx, _| {
+        Ok((
+            requests::withdraw(tx, id, Some(&r.reason), &actor, Utc::now())?,
+            Changed::none(),
+        ))
+    })
+    .await?;
+    Ok(Json(view))
+}
