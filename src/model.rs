@@ -249,12 +249,15 @@ pub enum Role {
     PenanggungJawab,
     /// Front desk / information-security coordinator.
     Helpdesk,
+    /// Head of the facility (Kepala LPSE / Kasubbag Pengelolaan LPSE): grants or denies a
+    /// visitor's use of the facility (seeds 001, 004).
+    Kepala,
     /// Read-only: register, audit log, access list.
     Auditor,
 }
 
 impl Role {
-    pub const ALL: [Role; 10] = [
+    pub const ALL: [Role; 11] = [
         Role::Admin,
         Role::Operator,
         Role::Kasi,
@@ -264,6 +267,7 @@ impl Role {
         Role::Pemohon,
         Role::PenanggungJawab,
         Role::Helpdesk,
+        Role::Kepala,
         Role::Auditor,
     ];
 
@@ -278,6 +282,7 @@ impl Role {
             Role::Pemohon => "pemohon",
             Role::PenanggungJawab => "penanggung_jawab",
             Role::Helpdesk => "helpdesk",
+            Role::Kepala => "kepala",
             Role::Auditor => "auditor",
         }
     }

@@ -36,6 +36,22 @@ pub struct DoorFile {
     /// With `pin = "schedule"`: the weekly windows in which a PIN is required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin_schedule: Option<Schedule>,
+    /// Entering twice without an exit: `off` (default), `log` (let in, flag the line) or
+    /// `enforce` (refuse).
+    #[serde(default)]
+    pub anti_passback: AntiPassback,
+}
+
+/// What a door does when someone it counts as inside taps in again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AntiPassback {
+    #[default]
+    Off,
+    /// Let them in; the register line carries the reason `anti_passback`.
+    Log,
+    /// Refuse with the reason `anti_passback` until they tap out.
+    Enforce,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -164,6 +180,7 @@ pub struct DoorConfig {
     pub exit_button: Option<InputLine>,
     pub held_open: Duration,
     pub pin: PinRule,
+    pub anti_passback: AntiPassback,
 }
 
 /// Longest unlock a door may be configured for: a strike held open for minutes is a
@@ -227,5 +244,6 @@ pub(super) fn validate(d: &DoorFile) -> Result<DoorConfig, (Range<usize>, String
         exit_button: d.exit_button.clone(),
         held_open: Duration::from_secs(held),
         pin,
+        anti_passback: d.anti_passback,
     })
 }

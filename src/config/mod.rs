@@ -16,13 +16,16 @@ use crate::model::Direction;
 
 mod door;
 mod osdp;
+mod visitors;
 mod workflow;
 
 use crate::reader::frame::wiegand::WiegandOptions;
 pub use door::{
-    ActuatorConfig, DoorConfig, DoorFile, FailMode, InputLine, PinMode, PinRule, relay_bytes,
+    ActuatorConfig, AntiPassback, DoorConfig, DoorFile, FailMode, InputLine, PinMode, PinRule,
+    relay_bytes,
 };
 pub use osdp::{OsdpKey, OsdpReaderConfig};
+pub use visitors::{VisitorsConfig, VisitorsFile};
 pub use workflow::{ReviewConfig, ReviewSchedule, Undecided, WorkflowConfig, WorkflowFile};
 
 /// Where the configuration is looked for when `--config` is not given.
@@ -64,6 +67,8 @@ pub struct ConfigFile {
     pub readers: Vec<ReaderFile>,
     #[serde(default)]
     pub workflow: WorkflowFile,
+    #[serde(default)]
+    pub visitors: VisitorsFile,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -210,6 +215,7 @@ pub struct Config {
     pub doors: Vec<DoorConfig>,
     pub readers: Vec<ReaderConfig>,
     pub workflow: WorkflowConfig,
+    pub visitors: VisitorsConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -374,6 +380,23 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
         });
     }
 
+    // Without an inside reader nobody is ever counted out, so a second entry would be
+    // refused for good.
+    for (d, f) in doors.iter().zip(&file.doors) {
+        let has_out = readers
+            .iter()
+            .any(|r| r.door == d.name && r.direction == Direction::Out);
+        if d.anti_passback != AntiPassback::Off && !has_out {
+            return Err((
+                f.name.span(),
+                format!(
+                    "door {:?}: anti_passback needs a reader with direction = \"out\" on this door",
+                    d.name
+                ),
+            ));
+        }
+    }
+    let visitors = visitors::validate(&file.visitors, &doors)?;
     Ok(Config {
         listen,
         timezone,
@@ -387,6 +410,7 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
         doors,
         readers,
         workflow: workflow::validate(&file.workflow)?,
+        visitors,
     })
 }
 

@@ -134,3 +134,52 @@ fn serial_reader_needs_path_and_protocol() {
         })
     );
 }
+
+#[test]
+fn visitors_default_to_the_kepala_every_door_and_ten_seconds() {
+    let c = parse("[[door]]\nname = \"a\"\n[[door]]\nname = \"b\"\n").unwrap();
+    assert_eq!(c.visitors.approver_role, crate::model::Role::Kepala);
+    assert_eq!(c.visitors.escort_window, Duration::from_secs(10));
+    assert_eq!(c.visitors.doors, ["a", "b"]);
+    assert_eq!(c.doors[0].anti_passback, AntiPassback::Off);
+    let c = parse(
+        "[[door]]\nname = \"a\"\n[[door]]\nname = \"b\"\n\
+         [visitors]\napprover_role = \"kasi\"\nescort_window_seconds = 2\ndoors = [\"b\"]\n",
+    )
+    .unwrap();
+    assert_eq!(c.visitors.approver_role, crate::model::Role::Kasi);
+    assert_eq!(c.visitors.escort_window, Duration::from_secs(2));
+    assert_eq!(c.visitors.doors, ["b"]);
+}
+
+#[test]
+fn bad_visitor_settings_are_named_with_their_line() {
+    let door = "[[door]]\nname = \"a\"\n";
+    for (text, want) in [
+        ("[visitors]\napprover_role = \"helpdesk\"\n", "line 4"),
+        ("[visitors]\napprover_role = \"lurah\"\n", "`kepala`"),
+        ("[visitors]\n\nescort_window_seconds = 0\n", "line 5"),
+        ("[visitors]\ndoors = [\"gudang\"]\n", "gudang"),
+        ("[visitors]\ndoors = []\n", "at least one door"),
+    ] {
+        let err = parse(&format!("{door}{text}")).unwrap_err();
+        assert!(err.contains(want), "{text}: {err}");
+    }
+}
+
+#[test]
+fn anti_passback_needs_an_out_reader() {
+    let base = "[[door]]\nname = \"a\"\nanti_passback = \"enforce\"\n\
+                [[reader]]\nname = \"m\"\ndoor = \"a\"\ndirection = \"in\"\nkind = \"simulated\"\n";
+    let err = parse(base).unwrap_err();
+    assert!(
+        err.contains("line 2") && err.contains("direction = \"out\""),
+        "{err}"
+    );
+    let ok = parse(&format!(
+        "{base}[[reader]]\nname = \"k\"\ndoor = \"a\"\ndirection = \"out\"\nkind = \"simulated\"\n"
+    ))
+    .unwrap();
+    assert_eq!(ok.doors[0].anti_passback, AntiPassback::Enforce);
+    assert!(parse("[[door]]\nname = \"a\"\nanti_passback = \"sometimes\"\n").is_err());
+}

@@ -115,6 +115,7 @@ async fn a_relay_missing_at_start_builds_and_reports_on_use() {
         exit_button: None,
         held_open: Duration::from_secs(30),
         pin: crate::config::PinRule::Never,
+        anti_passback: crate::config::AntiPassback::Off,
     };
     let relay = build(&door).unwrap();
     let err = relay.set(Strike::Locked).await.unwrap_err();
