@@ -83,6 +83,7 @@ fn snapshot(n: usize) -> Snapshot {
                 status: CredentialStatus::Active,
                 rights,
                 pin_hash: None,
+                escort: None,
             },
         );
     }
@@ -163,6 +164,7 @@ fn pipeline(taps: usize, fsync: bool) {
                     schedule: None,
                 }]),
                 pin_hash: None,
+                escort: None,
             },
         );
         let info = ReaderInfo {
@@ -196,6 +198,8 @@ fn pipeline(taps: usize, fsync: bool) {
             pin_rule: lawang::config::PinRule::Never,
             pin_timeout: Duration::from_secs(10),
             lockout: Arc::new(lawang::pin::Lockout::new(3, Duration::from_secs(900))),
+            presence: lawang::door::presence::Presence::default(),
+            inside: watch::channel(Vec::new()).0,
         };
         let stop = CancellationToken::new();
         let (_inputs, inputs_rx) = mpsc::channel(1);
@@ -268,6 +272,8 @@ fn register(rows: usize) {
                             credential_id: i as i64,
                             person_id: i as i64,
                             right_id: 1,
+                            escort: None,
+                            warning: None,
                         }),
                     };
                     last = Some(writer.submit(line).await.unwrap());

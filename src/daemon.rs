@@ -18,7 +18,9 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{self, AppState};
 use crate::config::{Config, DoorConfig, PinConfig, ReaderKind};
 use crate::decision::AccessList;
-use crate::door::{DoorController, DoorInput, DoorStatus, ReaderSlot, actuator, gpio};
+use crate::door::{
+    DoorController, DoorInput, DoorStatus, Inside, Presence, ReaderSlot, actuator, gpio,
+};
 use crate::model::{Actor, DoorId, ReaderId, Role};
 use crate::pin::Lockout;
 use crate::reader::{
@@ -39,6 +41,10 @@ pub struct DoorHandle {
     pub name: String,
     pub unlock_seconds: u64,
     pub status: watch::Receiver<DoorStatus>,
+    /// Who is inside, as the controller counts them.
+    pub inside: watch::Receiver<Vec<Inside>>,
+    /// The door's inputs, for the desk's check-out of a visitor.
+    pub inputs: mpsc::Sender<DoorInput>,
 }
 
 pub struct ReaderHandle {
@@ -81,13 +87,21 @@ pub async fn run(
     let lockout = Arc::new(Lockout::new(config.pin.attempts, config.pin.lockout));
     let mut doors = Vec::new();
     for door in &config.doors {
+        let id = ids.doors[&door.name];
+        let presence = Presence::new(
+            door.anti_passback,
+            config.visitors.escort_window,
+            db.read_blocking(|c| store::presence::inside(c, id))?,
+            tokio::time::Instant::now(),
+        );
         let parts = DoorParts::new(
             door,
             &config.pin,
             lockout.clone(),
-            ids.doors[&door.name],
+            id,
             db.access_list(),
             register.clone(),
+            presence,
         )?;
         // The door contact and exit button, where the door has them.
         let inputs = gpio::watch_inputs(
@@ -206,6 +220,7 @@ pub async fn run(
         timezone: config.timezone,
         db_path: Arc::from(db_path.as_path()),
         workflow: Arc::new(config.workflow.clone()),
+        visitors: Arc::new(config.visitors.clone()),
     };
     let local = listener.local_addr()?;
     write_private(
@@ -267,8 +282,11 @@ impl DoorParts {
         id: DoorId,
         access: Arc<AccessList>,
         register: RegisterWriter,
+        presence: Presence,
     ) -> anyhow::Result<Self> {
         let (status, status_rx) = watch::channel(DoorStatus::new(Utc::now()));
+        let (inside, inside_rx) = watch::channel(presence.list());
+        let inputs = mpsc::channel(DOOR_QUEUE);
         Ok(DoorParts {
             controller: DoorController {
                 id,
@@ -283,15 +301,19 @@ impl DoorParts {
                 pin_rule: door.pin.clone(),
                 pin_timeout: pin.timeout,
                 lockout,
+                presence,
+                inside,
             },
             handle: DoorHandle {
                 id,
                 name: door.name.clone(),
                 unlock_seconds: door.unlock.as_secs(),
                 status: status_rx,
+                inside: inside_rx,
+                inputs: inputs.0.clone(),
             },
             events: mpsc::channel(DOOR_QUEUE),
-            inputs: mpsc::channel(DOOR_QUEUE),
+            inputs,
         })
     }
 }

@@ -22,6 +22,8 @@ pub struct Entry {
     pub rights: Arc<[Right]>,
     /// The holder's PIN hash, for card + PIN doors.
     pub pin_hash: Option<Arc<str>>,
+    /// A visitor badge: the escort whose own grant at the door must come just before it.
+    pub escort: Option<PersonId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +105,11 @@ pub enum Decision {
         credential_id: CredentialId,
         person_id: PersonId,
         right_id: RightId,
+        /// A visitor badge's escort: the door lets it in only right after the escort.
+        escort: Option<PersonId>,
+        /// Let in, but the register line keeps why it is worth a look (anti-passback in
+        /// `log` mode).
+        warning: Option<Reason>,
     },
     Refused {
         reason: Reason,
@@ -119,7 +126,7 @@ impl Decision {
 
     pub fn reason(&self) -> Reason {
         match self {
-            Decision::Granted { .. } => Reason::Granted,
+            Decision::Granted { warning, .. } => warning.unwrap_or(Reason::Granted),
             Decision::Refused { reason, .. } => *reason,
         }
     }
@@ -176,10 +183,15 @@ pub enum Reason {
     PinTimeout,
     /// Too many wrong PINs; locked out for `pin.lockout_seconds`.
     PinLocked,
+    /// A visitor badge without its escort's grant at the door just before it.
+    NoEscort,
+    /// Entering again without an exit since the last entry (anti-passback). A refusal at a
+    /// door in `enforce` mode; in `log` mode the warning on a grant.
+    AntiPassback,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 16] = [
+    pub const ALL: [Reason; 18] = [
         Reason::Granted,
         Reason::UnknownCredential,
         Reason::CredentialSuspended,
@@ -196,6 +208,8 @@ impl Reason {
         Reason::WrongPin,
         Reason::PinTimeout,
         Reason::PinLocked,
+        Reason::NoEscort,
+        Reason::AntiPassback,
     ];
 
     pub fn code(self) -> &'static str {
@@ -216,6 +230,8 @@ impl Reason {
             Reason::WrongPin => "wrong_pin",
             Reason::PinTimeout => "pin_timeout",
             Reason::PinLocked => "pin_locked",
+            Reason::NoEscort => "no_escort",
+            Reason::AntiPassback => "anti_passback",
         }
     }
 
@@ -242,6 +258,8 @@ impl Reason {
             Reason::WrongPin => "PIN salah",
             Reason::PinTimeout => "PIN tidak dimasukkan",
             Reason::PinLocked => "PIN terkunci karena salah berulang kali",
+            Reason::NoEscort => "pengunjung tanpa pendamping",
+            Reason::AntiPassback => "masuk lagi tanpa tercatat keluar (anti-passback)",
         }
     }
 
@@ -263,6 +281,8 @@ impl Reason {
             Reason::WrongPin => "wrong PIN",
             Reason::PinTimeout => "PIN not entered",
             Reason::PinLocked => "locked out after wrong PINs",
+            Reason::NoEscort => "visitor without escort",
+            Reason::AntiPassback => "entered again without an exit (anti-passback)",
         }
     }
 }
@@ -334,6 +354,8 @@ fn grant(entry: &Entry, right: &Right) -> Decision {
         credential_id: entry.credential_id,
         person_id: entry.person_id,
         right_id: right.id,
+        escort: entry.escort,
+        warning: None,
     }
 }
 

@@ -37,6 +37,8 @@ pub struct AppState {
     pub db_path: Arc<std::path::Path>,
     /// The chains of approval and review settings.
     pub workflow: Arc<crate::config::WorkflowConfig>,
+    /// Procedure 4: who approves a visit, which doors a visitor badge opens.
+    pub visitors: Arc<crate::config::VisitorsConfig>,
 }
 
 /// Largest number of items one page returns.

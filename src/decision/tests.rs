@@ -54,6 +54,7 @@ fn snapshot() -> Snapshot {
                 status,
                 rights: rights.into(),
                 pin_hash: None,
+                escort: None,
             },
         )
     };
@@ -215,7 +216,9 @@ fn a_grant_names_the_right_that_opened() {
         Decision::Granted {
             credential_id: 9,
             person_id: 109,
-            right_id: 19
+            right_id: 19,
+            escort: None,
+            warning: None,
         }
     );
 }

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::pin_entry::PinEntry;
+use super::presence::{Inside, Presence};
 use super::state::{Action, Alarm, DoorState, Event};
 use super::{ActiveAlarm, Actuator, DoorInput, DoorStatus, Strike, TapOutcome};
 use crate::config::PinRule;
@@ -47,6 +48,10 @@ pub struct DoorController {
     pub pin_timeout: Duration,
     /// Wrong-PIN counts, shared by every door.
     pub lockout: Arc<Lockout>,
+    /// Who is inside, anti-passback and the escort rule, as rebuilt from the register.
+    pub presence: Presence,
+    /// The presence list, published after every change (for `GET /inside`).
+    pub inside: watch::Sender<Vec<Inside>>,
 }
 
 /// A decision still owed to an API caller once the strike has moved.
@@ -62,32 +67,41 @@ impl DoorController {
     /// Runs until `shutdown`, then locks the door. `inputs` carries the contact, the exit
     /// button and reader status changes; it may close early on a door without inputs.
     pub async fn run(
-        self,
+        mut self,
         mut events: mpsc::Receiver<ReaderMessage>,
         mut inputs: mpsc::Receiver<DoorInput>,
         shutdown: CancellationToken,
     ) {
         let (mut state, first) = DoorState::new(self.unlock_for, self.held_open_after);
         self.apply(&[first]).await;
+        let mut presence = std::mem::take(&mut self.presence);
+        self.presence_changed(&presence, None).await;
         let mut last: HashMap<ReaderId, LastRead> = HashMap::new();
         let mut pending: HashMap<ReaderId, PinEntry> = HashMap::new();
         let mut inputs_open = true;
         loop {
-            let pin_deadline = pending.values().map(|p| p.deadline).min();
-            let deadline = match (state.next_deadline(), pin_deadline) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let deadline = [
+                state.next_deadline(),
+                pending.values().map(|p| p.deadline).min(),
+                presence.next_deadline(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             let actions = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
                 _ = sleep_until(deadline), if deadline.is_some() => {
                     let now = Instant::now();
-                    self.expire_pins(&mut pending, now).await;
+                    self.expire_pins(&mut pending, &mut presence, now).await;
+                    let alarm = presence.tick(now);
+                    if alarm.is_some() {
+                        self.presence_changed(&presence, alarm).await;
+                    }
                     state.on(Event::Tick, now)
                 }
                 input = inputs.recv(), if inputs_open => match input {
-                    Some(input) => self.input(input, &mut state).await,
+                    Some(input) => self.input(input, &mut state, &mut presence).await,
                     None => {
                         inputs_open = false;
                         Vec::new()
@@ -95,7 +109,8 @@ impl DoorController {
                 },
                 msg = events.recv() => {
                     let Some(msg) = msg else { break };
-                    let (granted, reply) = self.tap(msg, &mut last, &mut pending).await;
+                    let (granted, reply) =
+                        self.tap(msg, &mut last, &mut pending, &mut presence).await;
                     let actions = if granted { state.on(Event::Grant, Instant::now()) } else { Vec::new() };
                     // An API caller hears "granted" once the strike has moved.
                     self.apply(&actions).await;
@@ -117,6 +132,7 @@ impl DoorController {
         mut msg: ReaderMessage,
         last: &mut HashMap<ReaderId, LastRead>,
         pending: &mut HashMap<ReaderId, PinEntry>,
+        presence: &mut Presence,
     ) -> (bool, Owed) {
         let Some(slot) = self.readers.get(&msg.reader) else {
             tracing::warn!(reader = msg.reader, door = %self.name, "event from a reader not on this door");
@@ -132,7 +148,9 @@ impl DoorController {
             };
             let decision = self.check_pin(&entry, pin).await;
             let event = ReaderEvent::Card(entry.credential);
-            let (outcome, reply) = self.finish(slot, &event, decision, entry.reply).await;
+            let (outcome, reply) = self
+                .finish(slot, &event, decision, entry.reply, presence)
+                .await;
             return (outcome.decision.is_granted(), reply.map(|r| (r, outcome)));
         }
         // A card held on a reader repeats; the window slides with each repeat so a card held
@@ -167,7 +185,13 @@ impl DoorController {
         if let Some(old) = pending.remove(&msg.reader) {
             let refused = holder_refused(&old.decision, Reason::PinTimeout);
             let (outcome, reply) = self
-                .finish(slot, &ReaderEvent::Card(old.credential), refused, old.reply)
+                .finish(
+                    slot,
+                    &ReaderEvent::Card(old.credential),
+                    refused,
+                    old.reply,
+                    presence,
+                )
                 .await;
             send(reply.map(|r| (r, outcome)));
         }
@@ -195,7 +219,7 @@ impl DoorController {
             (_, Gate::AskPin(decision, _)) | (_, Gate::Decided(decision)) => decision,
         };
         let (outcome, reply) = self
-            .finish(slot, &msg.event, decision, msg.reply.take())
+            .finish(slot, &msg.event, decision, msg.reply.take(), presence)
             .await;
         let granted = outcome.decision.is_granted();
         let owed = reply.map(|r| (r, outcome.clone()));
@@ -224,7 +248,14 @@ impl DoorController {
         let ReaderEvent::Card(credential) = event else {
             return Gate::Decided(decision);
         };
-        let Decision::Granted { person_id, .. } = decision else {
+        // A visitor badge is never asked for a PIN: its escort's grant just before it, with
+        // the escort's own card (and PIN), is its second factor.
+        let Decision::Granted {
+            person_id,
+            escort: None,
+            ..
+        } = decision
+        else {
             return Gate::Decided(decision);
         };
         let snapshot = self.access.load();
@@ -267,7 +298,12 @@ impl DoorController {
     }
 
     /// Refuses every PIN entry whose time is up.
-    async fn expire_pins(&self, pending: &mut HashMap<ReaderId, PinEntry>, now: Instant) {
+    async fn expire_pins(
+        &self,
+        pending: &mut HashMap<ReaderId, PinEntry>,
+        presence: &mut Presence,
+        now: Instant,
+    ) {
         let expired: Vec<ReaderId> = pending
             .iter()
             .filter(|(_, p)| p.deadline <= now)
@@ -285,22 +321,26 @@ impl DoorController {
                     &ReaderEvent::Card(entry.credential),
                     refused,
                     entry.reply,
+                    presence,
                 )
                 .await;
             send(reply.map(|r| (r, outcome)));
         }
     }
 
-    /// Records a final decision and answers the reader; the line of a grant is on disk
-    /// before this returns it. The API caller's reply is handed back, to be sent once the
-    /// strike has moved.
+    /// Applies the door's own rules (escort, anti-passback), records the final decision and
+    /// answers the reader; the line of a grant is on disk before this returns it. The API
+    /// caller's reply is handed back, to be sent once the strike has moved.
     async fn finish(
         &self,
         slot: &ReaderSlot,
         event: &ReaderEvent,
         decision: Decision,
         mut reply: Option<TapReply>,
+        presence: &mut Presence,
     ) -> (TapOutcome, Option<TapReply>) {
+        let direction = slot.info.direction;
+        let decision = presence.admit(decision, direction, Instant::now());
         let now = Utc::now();
         let line = RegisterLine::tap(now, &slot.info, event, decision.clone());
         let mut outcome = TapOutcome {
@@ -333,6 +373,10 @@ impl DoorController {
             }
         }
         let granted = outcome.decision.is_granted();
+        if granted {
+            let alarm = presence.passed(&outcome.decision, direction, now, Instant::now());
+            self.presence_changed(presence, alarm).await;
+        }
         tracing::info!(
             door = %self.name,
             reader = %slot.info.name,
@@ -350,7 +394,12 @@ impl DoorController {
         (outcome, reply)
     }
 
-    async fn input(&self, input: DoorInput, state: &mut DoorState) -> Vec<Action> {
+    async fn input(
+        &self,
+        input: DoorInput,
+        state: &mut DoorState,
+        presence: &mut Presence,
+    ) -> Vec<Action> {
         let now = Instant::now();
         match input {
             DoorInput::Contact(c) => {
@@ -381,6 +430,19 @@ impl DoorController {
                 self.alarm(alarm, Some(reader), name, on).await;
                 Vec::new()
             }
+            DoorInput::CheckedOut(person) => {
+                let alarm = presence.left(person, now);
+                self.presence_changed(presence, alarm).await;
+                Vec::new()
+            }
+        }
+    }
+
+    /// Publishes the presence list and raises or clears the escort alarm.
+    async fn presence_changed(&self, presence: &Presence, alarm: Option<bool>) {
+        self.inside.send_replace(presence.list());
+        if let Some(on) = alarm {
+            self.alarm(Alarm::EscortLeft, None, None, on).await;
         }
     }
 

@@ -10,6 +10,7 @@ pub mod actuator;
 mod controller;
 pub mod gpio;
 mod pin_entry;
+pub mod presence;
 pub mod serial_relay;
 pub mod state;
 
@@ -19,6 +20,7 @@ use crate::decision::Decision;
 use crate::model::ReaderId;
 pub use actuator::{Actuator, Strike};
 pub use controller::{DoorController, ReaderSlot};
+pub use presence::{Inside, Presence};
 pub use state::Alarm;
 
 /// What the door's own inputs report, besides card reads.
@@ -40,6 +42,8 @@ pub enum DoorInput {
         alarm: crate::door::state::Alarm,
         on: bool,
     },
+    /// The desk took a visitor's badge back: the person is outside, whatever the readers saw.
+    CheckedOut(crate::model::PersonId),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]

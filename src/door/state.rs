@@ -28,6 +28,8 @@ pub enum Alarm {
     ReaderTamper,
     /// The reader reports a power failure (OSDP local status).
     ReaderPower,
+    /// An escort went out and their visitor is still inside (see `door::presence`).
+    EscortLeft,
 }
 
 impl Alarm {
@@ -39,6 +41,7 @@ impl Alarm {
             Alarm::ActuatorFault => "actuator_fault",
             Alarm::ReaderTamper => "reader_tamper",
             Alarm::ReaderPower => "reader_power",
+            Alarm::EscortLeft => "escort_left",
         }
     }
 
@@ -51,6 +54,7 @@ impl Alarm {
             Alarm::ActuatorFault => "kunci pintu gagal digerakkan",
             Alarm::ReaderTamper => "pembaca kartu dibongkar",
             Alarm::ReaderPower => "daya pembaca kartu terganggu",
+            Alarm::EscortLeft => "pendamping keluar, pengunjung masih di dalam",
         }
     }
 
@@ -62,6 +66,7 @@ impl Alarm {
             Alarm::ActuatorFault => "strike actuator failed",
             Alarm::ReaderTamper => "reader tampered with",
             Alarm::ReaderPower => "reader power failure",
+            Alarm::EscortLeft => "escort left, visitor still inside",
         }
     }
 
@@ -69,13 +74,14 @@ impl Alarm {
         Alarm::ALL.into_iter().find(|a| a.code() == code)
     }
 
-    pub const ALL: [Alarm; 6] = [
+    pub const ALL: [Alarm; 7] = [
         Alarm::DoorForced,
         Alarm::DoorHeldOpen,
         Alarm::ReaderOffline,
         Alarm::ActuatorFault,
         Alarm::ReaderTamper,
         Alarm::ReaderPower,
+        Alarm::EscortLeft,
     ];
 }
 

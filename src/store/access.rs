@@ -41,8 +41,9 @@ pub fn load_all(conn: &Connection, timezone: chrono_tz::Tz) -> Result<Snapshot> 
 
     let mut snapshot = Snapshot::new(timezone);
     let mut stmt = conn.prepare(
-        "SELECT c.technology, c.uid, c.id, c.person_id, c.status, p.pin_hash
+        "SELECT c.technology, c.uid, c.id, c.person_id, c.status, p.pin_hash, v.escort_id
          FROM credential c JOIN person p ON p.id = c.person_id
+              LEFT JOIN visit v ON v.credential_id = c.id
          ORDER BY c.status != 'revoked', c.id",
     )?;
     let mut rows = stmt.query([])?;
@@ -92,8 +93,9 @@ pub fn refresh(conn: &Connection, access: &AccessList, changed: &Changed) -> Res
 
 fn load_entry(conn: &Connection, key: &Credential) -> Result<Option<Entry>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT c.technology, c.uid, c.id, c.person_id, c.status, p.pin_hash
+        "SELECT c.technology, c.uid, c.id, c.person_id, c.status, p.pin_hash, v.escort_id
          FROM credential c JOIN person p ON p.id = c.person_id
+              LEFT JOIN visit v ON v.credential_id = c.id
          WHERE c.technology = ?1 AND c.uid = ?2
          ORDER BY c.status != 'revoked' DESC, c.id DESC LIMIT 1",
     )?;
@@ -155,6 +157,7 @@ fn entry_from(row: &rusqlite::Row<'_>, rights: Arc<[Right]>) -> Result<(Credenti
             status,
             rights,
             pin_hash: pin_hash.map(Arc::from),
+            escort: row.get(6)?,
         },
     ))
 }

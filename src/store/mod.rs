@@ -16,6 +16,7 @@ pub mod logical;
 pub mod notices;
 pub mod outbox;
 pub mod people;
+pub mod presence;
 pub mod register;
 pub mod removals;
 pub mod requests;
@@ -191,6 +192,12 @@ impl Db {
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// The same as [`Db::read`] for callers already off the async threads (start-up).
+    pub fn read_blocking<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        let conn = self.conn.lock().map_err(|_| poisoned())?;
+        f(&conn)
     }
 
     /// Runs a write in one transaction, then refreshes the access list for what it changed,
