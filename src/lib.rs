@@ -11,7 +11,8 @@
 //! - [`api`]: the authenticated admin HTTP API; [`cli`] talks to it.
 //!
 //! Beside the tap path: [`workflow`] (the SOP's procedures: requests, removals, reviews, as
-//! pure state machines the store and API drive).
+//! pure state machines the store and API drive) and [`visit`] (procedure 4: the desk's
+//! check-in, the head's approval, visitor badges; the escort rule itself is at the door).
 //!
 //! Around them: [`config`] (file format → validated config), [`model`] (domain newtypes),
 //! [`schedule`] (weekly windows), [`daemon`] (wires the tasks together).
@@ -36,4 +37,5 @@ pub mod schedule;
 pub mod store;
 #[cfg(test)]
 mod testing;
+pub mod visit;
 pub mod workflow;

@@ -76,6 +76,16 @@ pub enum StoreError {
     Task(String),
 }
 
+impl From<crate::visit::VisitError> for StoreError {
+    fn from(e: crate::visit::VisitError) -> Self {
+        if e.is_invalid() {
+            StoreError::Invalid(e.to_string())
+        } else {
+            StoreError::Conflict(e.to_string())
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub const DB_FILE: &str = "lawang.sqlite3";

@@ -18,7 +18,7 @@ pub fn local(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%d-%m-%Y %H:%M %Z").to_string()
 }
 
-const FOOTER: &str =
+pub(crate) const FOOTER: &str =
     "\n\nPesan ini dikirim otomatis oleh Lawang, sistem kendali akses ruang server.\n";
 
 /// A step of a case now waits for the reader of this message.
