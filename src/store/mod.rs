@@ -23,6 +23,8 @@ pub mod requests;
 pub mod reviews;
 pub mod rights;
 pub mod tokens;
+pub mod visitor_badges;
+pub mod visits;
 pub mod waiting;
 
 mod migrations;

@@ -1,5 +1,5 @@
 //! Everything that waits for someone: open steps of requests and removals, undecided review
-//! items, accounts still open past their planned end. The inbox of each role and the
+//! items, accounts still open past their planned end, visits waiting for the head's approval. The inbox of each role and the
 //! overdue list (Mutu Baku Waktu) are views of this one list.
 
 use chrono::{DateTime, Utc};
@@ -13,7 +13,7 @@ use crate::workflow::{Kind, due_at, is_overdue};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WaitingItem {
-    /// `request`, `removal`, `review_item` or `logical_right`.
+    /// `request`, `removal`, `review_item`, `logical_right` or `visit`.
     pub case: &'static str,
     pub id: i64,
     /// The review campaign of a review item.
@@ -47,6 +47,7 @@ pub fn all(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<WaitingItem>> {
     removals(conn, now, &mut out)?;
     review_items(conn, now, &mut out)?;
     open_accounts(conn, now, &mut out)?;
+    visits(conn, now, &mut out)?;
     out.sort_by_key(|w| (w.due_at, w.id));
     Ok(out)
 }
@@ -187,6 +188,44 @@ fn open_accounts(conn: &Connection, now: DateTime<Utc>, out: &mut Vec<WaitingIte
             since: from_ms(r.get(4)?),
             due_at: due,
             overdue: now > due,
+        });
+    }
+    Ok(())
+}
+
+/// A visitor at the desk waiting for the head of the facility (procedure 4, step 3).
+fn visits(conn: &Connection, now: DateTime<Utc>, out: &mut Vec<WaitingItem>) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, nama, instansi, approver_role, approve_within_hours, checked_in_at
+         FROM visit WHERE status = 'waiting_approval'",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let nama: String = r.get(1)?;
+        let instansi: Option<String> = r.get(2)?;
+        let role: String = r.get(3)?;
+        let step = crate::visit::approval_step(
+            role.parse().map_err(super::StoreError::Invalid)?,
+            r.get(4)?,
+        );
+        let since = from_ms(r.get(5)?);
+        out.push(WaitingItem {
+            case: "visit",
+            id,
+            parent_id: None,
+            title: match instansi {
+                Some(i) => format!("Kunjungan No. {id}: {nama} ({i})"),
+                None => format!("Kunjungan No. {id}: {nama}"),
+            },
+            step: step.name.clone(),
+            label: step.label.clone(),
+            role: step.role,
+            account: None,
+            account_id: None,
+            since,
+            due_at: due_at(&step, since),
+            overdue: is_overdue(&step, since, now),
         });
     }
     Ok(())
