@@ -198,7 +198,7 @@ fn pipeline(taps: usize, fsync: bool) {
             pin_rule: lawang::config::PinRule::Never,
             pin_timeout: Duration::from_secs(10),
             lockout: Arc::new(lawang::pin::Lockout::new(3, Duration::from_secs(900))),
-            presence: lawang::door::presence::Presence::default(),
+            presence: lawang::door::Presence::default(),
             inside: watch::channel(Vec::new()).0,
         };
         let stop = CancellationToken::new();

@@ -96,6 +96,8 @@ pub fn controller(
         pin_rule: lawang::config::PinRule::Never,
         pin_timeout: Duration::from_secs(10),
         lockout: Arc::new(lawang::pin::Lockout::new(3, Duration::from_secs(900))),
+        presence: lawang::door::Presence::default(),
+        inside: watch::channel(Vec::new()).0,
     }
 }
 
@@ -116,6 +118,7 @@ pub fn access_list(cards: impl IntoIterator<Item = Credential>) -> AccessList {
             status: CredentialStatus::Active,
             rights: rights.clone(),
             pin_hash: None,
+            escort: None,
         };
         snapshot.insert(card, entry);
     }

@@ -45,11 +45,11 @@ permissions! {
     /// Read people, badges and rights.
     ReadAccess: "read the access list" => [Admin, Operator, Kasi, Kabid, Kadis, PenanggungJawab, Helpdesk, Auditor];
     /// Read the facility register.
-    ReadRegister: "read the register" => [Admin, Operator, Kasi, Kabid, Kadis, Helpdesk, Auditor];
+    ReadRegister: "read the register" => [Admin, Operator, Kasi, Kabid, Kadis, Kepala, Helpdesk, Auditor];
     /// Read the audit log of admin actions.
     ReadAudit: "read the audit log" => [Admin, Kasi, Auditor];
     /// See doors and readers.
-    ReadDevices: "see doors and readers" => [Admin, Operator, Kasi, Kabid, Kadis, Helpdesk, Auditor];
+    ReadDevices: "see doors and readers" => [Admin, Operator, Kasi, Kabid, Kadis, Kepala, Helpdesk, Auditor];
     /// Send a tap through a simulated reader.
     SimulateTap: "tap on a simulated reader" => [Admin];
     /// Create, list and revoke API tokens.
@@ -66,7 +66,7 @@ permissions! {
     /// Act on a workflow step; which step is whose is the chain's business (403 otherwise).
     ActOnStep: "act on workflow steps" => [Admin, Operator, Kasi, Kabid, Kadis, Atasan, PenanggungJawab, Helpdesk];
     /// See requests, removals, reviews, accounts in other systems and what is overdue.
-    ReadWorkflow: "read the workflow" => [Admin, Operator, Kasi, Kabid, Kadis, PenanggungJawab, Helpdesk, Auditor];
+    ReadWorkflow: "read the workflow" => [Admin, Operator, Kasi, Kabid, Kadis, Kepala, PenanggungJawab, Helpdesk, Auditor];
     /// File a removal request (procedure 3).
     FileRemoval: "file removal requests" => [PenanggungJawab, Kasi];
     /// Start and close review campaigns (procedure 2).
@@ -75,8 +75,16 @@ permissions! {
     DecideReview: "decide review items" => [PenanggungJawab];
     /// Record that an account in another system was closed.
     CloseAccount: "record closed accounts" => [Operator, Admin];
+    /// Check visitors in, hand out and take back visitor badges (procedure 4, the desk).
+    CheckInVisitors: "check visitors in and out" => [Helpdesk, Operator, Admin];
+    /// Grant or deny a visit; which role decides is `[visitors] approver_role` (403 otherwise).
+    DecideVisits: "grant or deny visits" => [Kepala, Kasi, Kabid, Kadis, Atasan, PenanggungJawab, Operator, Admin];
+    /// Add visitor badges to the desk's pool, retire them, put found ones back.
+    ManageVisitorBadges: "manage visitor badges" => [Admin, Operator];
+    /// Read visits, the facility register (seed 004), the visitor badges and who is inside.
+    ReadVisits: "read visits and who is inside" => [Admin, Operator, Kasi, Kabid, Kadis, Kepala, Helpdesk, Auditor];
     /// Any valid token.
-    Authenticated: "call this route" => [Admin, Operator, Kasi, Kabid, Kadis, Atasan, Pemohon, PenanggungJawab, Helpdesk, Auditor];
+    Authenticated: "call this route" => [Admin, Operator, Kasi, Kabid, Kadis, Atasan, Pemohon, PenanggungJawab, Helpdesk, Kepala, Auditor];
 }
 
 /// An authenticated actor holding permission `P`.

@@ -10,10 +10,13 @@ pub mod error;
 mod accounts;
 mod devices;
 mod enroll;
+mod inside;
 mod osdp;
 mod people;
 mod register;
 mod tokens;
+mod visitor_badges;
+mod visits;
 mod workflow;
 
 use std::sync::Arc;
@@ -75,7 +78,10 @@ pub fn router(state: AppState, max_body_bytes: usize) -> axum::Router {
         .merge(register::routes())
         .merge(tokens::routes())
         .merge(accounts::routes())
-        .merge(workflow::routes());
+        .merge(workflow::routes())
+        .merge(visits::routes())
+        .merge(visitor_badges::routes())
+        .merge(inside::routes());
     let (app, mut doc) = OpenApiRouter::new()
         .nest("/api/v1", v1)
         .merge(devices::health_routes())

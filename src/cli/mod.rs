@@ -4,6 +4,7 @@
 
 mod client;
 mod readers;
+mod visits;
 
 use std::path::PathBuf;
 
@@ -70,6 +71,17 @@ pub enum Command {
     /// OSDP reader maintenance, through the running daemon.
     #[command(subcommand)]
     Osdp(OsdpCmd),
+    /// Visitors at the desk (procedure 4): check-in, approval, badge, check-out, register.
+    #[command(subcommand)]
+    Visit(visits::VisitCmd),
+    /// The desk's pool of visitor badges.
+    #[command(subcommand)]
+    VisitorBadge(visits::VisitorBadgeCmd),
+    /// Who is inside now, staff and visitors, door by door.
+    Inside {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
     /// Doors, readers and the database as the daemon sees them (`/healthz`).
     Status {
         #[command(flatten)]
@@ -425,6 +437,9 @@ pub fn run(
             Ok(())
         }
         Command::Readers(ReadersCmd::List { api }) => readers::list(config, &client(api)),
+        Command::Visit(cmd) => visits::visit(cmd, config),
+        Command::VisitorBadge(cmd) => visits::visitor_badge(cmd, config),
+        Command::Inside { api } => visits::inside(config, api),
         Command::Status { api } => print(client(api).get("/healthz", &[])?),
         Command::Osdp(OsdpCmd::Keyset {
             reader,

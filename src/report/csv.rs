@@ -114,33 +114,38 @@ impl<W: Write> RegisterCsv<W> {
     }
 
     fn record(&mut self, fields: &[String]) -> io::Result<()> {
-        for (i, f) in fields.iter().enumerate() {
-            if i > 0 {
-                self.out.write_all(&[self.sep])?;
-            }
-            self.field(f)?;
-        }
-        self.out.write_all(b"\r\n")
+        record(&mut self.out, self.sep, fields)
     }
+}
 
-    /// Quotes a field when it holds the separator, a quote or a line break; a leading
-    /// `=`, `+`, `-` or `@` is prefixed with `'` so a spreadsheet never runs a name as a
-    /// formula.
-    fn field(&mut self, f: &str) -> io::Result<()> {
-        let guarded;
-        let f = if f.starts_with(['=', '+', '-', '@']) {
-            guarded = format!("'{f}");
-            guarded.as_str()
-        } else {
-            f
-        };
-        if f.bytes()
-            .any(|b| b == self.sep || b == b'"' || b == b'\n' || b == b'\r')
-        {
-            write!(self.out, "\"{}\"", f.replace('"', "\"\""))
-        } else {
-            self.out.write_all(f.as_bytes())
+/// Writes one CSV line (CRLF-terminated).
+pub(crate) fn record<W: Write>(out: &mut W, sep: u8, fields: &[String]) -> io::Result<()> {
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.write_all(&[sep])?;
         }
+        field(out, sep, f)?;
+    }
+    out.write_all(b"\r\n")
+}
+
+/// Quotes a field when it holds the separator, a quote or a line break; a leading
+/// `=`, `+`, `-` or `@` is prefixed with `'` so a spreadsheet never runs a name as a
+/// formula.
+fn field<W: Write>(out: &mut W, sep: u8, f: &str) -> io::Result<()> {
+    let guarded;
+    let f = if f.starts_with(['=', '+', '-', '@']) {
+        guarded = format!("'{f}");
+        guarded.as_str()
+    } else {
+        f
+    };
+    if f.bytes()
+        .any(|b| b == sep || b == b'"' || b == b'\n' || b == b'\r')
+    {
+        write!(out, "\"{}\"", f.replace('"', "\"\""))
+    } else {
+        out.write_all(f.as_bytes())
     }
 }
 

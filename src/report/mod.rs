@@ -1,8 +1,10 @@
-//! What office staff read: register exports now; periodic reports and the SOP's forms build
-//! on the same pieces. Renderers are pure: rows in, bytes out, times shown in the office's
-//! zone, labels in Indonesian with English as an option.
+//! What office staff read: register exports and the facility register of visits (seed 004)
+//! now; periodic reports and the SOP's other forms build on the same pieces. Renderers are
+//! pure: rows in, bytes out, times shown in the office's zone, labels in Indonesian with
+//! English as an option.
 
 pub mod csv;
+pub mod visits;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
