@@ -8,4 +8,5 @@ mod hardware;
 mod osdp;
 mod pcsc;
 mod pin;
+mod visitors;
 mod workflow;
