@@ -75,7 +75,8 @@ impl DoorController {
         let (mut state, first) = DoorState::new(self.unlock_for, self.held_open_after);
         self.apply(&[first]).await;
         let mut presence = std::mem::take(&mut self.presence);
-        self.presence_changed(&presence, None).await;
+        // The list the API shows is copied out after the strike moves, never before.
+        let mut published = presence.version();
         let mut last: HashMap<ReaderId, LastRead> = HashMap::new();
         let mut pending: HashMap<ReaderId, PinEntry> = HashMap::new();
         let mut inputs_open = true;
@@ -94,9 +95,8 @@ impl DoorController {
                 _ = sleep_until(deadline), if deadline.is_some() => {
                     let now = Instant::now();
                     self.expire_pins(&mut pending, &mut presence, now).await;
-                    let alarm = presence.tick(now);
-                    if alarm.is_some() {
-                        self.presence_changed(&presence, alarm).await;
+                    if let Some(on) = presence.tick(now) {
+                        self.escort_alarm(on).await;
                     }
                     state.on(Event::Tick, now)
                 }
@@ -114,11 +114,13 @@ impl DoorController {
                     let actions = if granted { state.on(Event::Grant, Instant::now()) } else { Vec::new() };
                     // An API caller hears "granted" once the strike has moved.
                     self.apply(&actions).await;
+                    self.publish(&presence, &mut published);
                     send(reply);
                     Vec::new()
                 }
             };
             self.apply(&actions).await;
+            self.publish(&presence, &mut published);
         }
         self.apply(&[Action::Strike(Strike::Locked)]).await;
         tracing::info!(door = %self.name, "door controller stopped, strike locked");
@@ -373,9 +375,10 @@ impl DoorController {
             }
         }
         let granted = outcome.decision.is_granted();
-        if granted {
-            let alarm = presence.passed(&outcome.decision, direction, now, Instant::now());
-            self.presence_changed(presence, alarm).await;
+        if granted
+            && let Some(on) = presence.passed(&outcome.decision, direction, now, Instant::now())
+        {
+            self.escort_alarm(on).await;
         }
         tracing::info!(
             door = %self.name,
@@ -431,18 +434,23 @@ impl DoorController {
                 Vec::new()
             }
             DoorInput::CheckedOut(person) => {
-                let alarm = presence.left(person, now);
-                self.presence_changed(presence, alarm).await;
+                if let Some(on) = presence.left(person, now) {
+                    self.escort_alarm(on).await;
+                }
                 Vec::new()
             }
         }
     }
 
-    /// Publishes the presence list and raises or clears the escort alarm.
-    async fn presence_changed(&self, presence: &Presence, alarm: Option<bool>) {
-        self.inside.send_replace(presence.list());
-        if let Some(on) = alarm {
-            self.alarm(Alarm::EscortLeft, None, None, on).await;
+    async fn escort_alarm(&self, on: bool) {
+        self.alarm(Alarm::EscortLeft, None, None, on).await;
+    }
+
+    /// Copies the presence list out for the API when it changed.
+    fn publish(&self, presence: &Presence, published: &mut u64) {
+        if presence.version() != *published {
+            *published = presence.version();
+            self.inside.send_replace(presence.list());
         }
     }
 

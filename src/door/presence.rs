@@ -50,6 +50,8 @@ pub struct Presence {
     /// Visitors inside whose escort went out, and when their grace ends.
     unescorted: Vec<(PersonId, Instant)>,
     alarm: bool,
+    /// Counts changes to who is inside, so the list is copied out only when it changed.
+    version: u64,
 }
 
 impl Presence {
@@ -75,6 +77,7 @@ impl Presence {
             recent: Vec::new(),
             unescorted,
             alarm: false,
+            version: 0,
         }
     }
 
@@ -140,6 +143,7 @@ impl Presence {
         else {
             return None;
         };
+        self.version += 1;
         match direction {
             Direction::In => {
                 self.inside.insert(
@@ -179,7 +183,9 @@ impl Presence {
 
     /// The desk took a visitor's badge back: whatever the readers saw, they are outside.
     pub fn left(&mut self, person: PersonId, now: Instant) -> Option<bool> {
-        self.inside.remove(&person);
+        if self.inside.remove(&person).is_some() {
+            self.version += 1;
+        }
         self.unescorted.retain(|(v, _)| *v != person);
         self.evaluate(now)
     }
@@ -199,6 +205,11 @@ impl Presence {
 
     pub fn alarm(&self) -> bool {
         self.alarm
+    }
+
+    /// Changes with every change to who is inside.
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     /// Everyone inside, longest inside first.

@@ -214,3 +214,23 @@ fn rebuilt_at_start_an_unescorted_visitor_gets_the_grace_then_the_alarm() {
     let (d, _) = tap(&mut p, granted(STAFF, None), Direction::In, at(t0, 11.0));
     assert_eq!(d.reason(), Reason::AntiPassback);
 }
+
+#[test]
+fn the_version_moves_only_when_who_is_inside_changes() {
+    let (mut p, t0) = presence(AntiPassback::Enforce);
+    let v0 = p.version();
+    tap(
+        &mut p,
+        Decision::refused(Reason::UnknownCredential),
+        Direction::In,
+        t0,
+    );
+    assert_eq!(p.version(), v0, "a refusal changes nothing");
+    tap(&mut p, granted(STAFF, None), Direction::In, t0);
+    let v1 = p.version();
+    assert_ne!(v1, v0);
+    p.left(VISITOR, t0);
+    assert_eq!(p.version(), v1, "nobody to take off the list");
+    p.left(STAFF, t0);
+    assert_ne!(p.version(), v1);
+}
