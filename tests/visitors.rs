@@ -584,3 +584,73 @@ fn roles_and_a_configured_approver() {
     let pemohon = d.token_for("pemohon");
     assert_eq!(d.get_as("/api/v1/inside", Some(&pemohon)).status, 403);
 }
+
+#[test]
+fn the_desk_works_from_the_command_line() {
+    let s = desk("off");
+    let run = |args: &[&str]| {
+        let out = s.d.cli(args);
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let escort = s.escort.to_string();
+    let (ok_, out, err) = run(&[
+        "visit",
+        "check-in",
+        "--nama",
+        "Andi Wijaya",
+        "--instansi",
+        "PT Data Prima Nusantara",
+        "--no-identitas",
+        "3374011203850004",
+        "--tujuan",
+        "Penggantian hard disk",
+        "--host",
+        "Budi",
+        "--escort",
+        &escort,
+        "--equipment",
+        "Laptop:5CD1234XYZ",
+        "--equipment",
+        "Obeng",
+        "--id-deposited",
+        "--ttd-name",
+        "Andi Wijaya",
+        "--consent",
+    ]);
+    assert!(ok_, "{err}");
+    assert!(
+        out.contains("visit 1 checked in") && out.contains("kepala"),
+        "{out}"
+    );
+    assert_eq!(
+        s.visit(1)["equipment"],
+        json!([{ "jenis": "Laptop", "no_seri": "5CD1234XYZ" }, { "jenis": "Obeng", "no_seri": null }])
+    );
+    s.approve(1);
+    let (ok_, out, err) = run(&["visit", "badge", "1", "--number", "V-01"]);
+    assert!(ok_ && out.contains("V-01"), "{out} {err}");
+    let (ok_, _, err) = run(&["visit", "check-out", "1"]);
+    assert!(
+        !ok_ && err.contains("V-01"),
+        "the badge is unaccounted for: {err}"
+    );
+    let (ok_, out, err) = run(&["visit", "check-out", "1", "--badge", "returned"]);
+    assert!(ok_ && out.contains("closed"), "{out} {err}");
+    let (ok_, out, err) = run(&[
+        "visit",
+        "register",
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2099-12-31",
+    ]);
+    assert!(ok_, "{err}");
+    assert!(
+        out.contains("No.,Nama,Instansi") && out.contains("Andi Wijaya"),
+        "{out}"
+    );
+}
