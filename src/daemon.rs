@@ -197,6 +197,13 @@ pub async fn run(
         tasks.spawn(async move { controller.run(events, inputs, stop).await });
     }
 
+    let workflow = Arc::new(config.workflow.clone());
+    tasks.spawn(store::scheduler::run(
+        db.clone(),
+        workflow.clone(),
+        config.timezone,
+        readers_stop.clone(),
+    ));
     let state = AppState {
         db: db.clone(),
         devices: Arc::new(Devices {
@@ -205,7 +212,7 @@ pub async fn run(
         }),
         timezone: config.timezone,
         db_path: Arc::from(db_path.as_path()),
-        workflow: Arc::new(config.workflow.clone()),
+        workflow,
     };
     let local = listener.local_addr()?;
     write_private(

@@ -21,6 +21,7 @@ pub mod removals;
 pub mod requests;
 pub mod reviews;
 pub mod rights;
+pub mod scheduler;
 pub mod tokens;
 pub mod waiting;
 
