@@ -749,3 +749,92 @@ fn the_direct_path_is_the_administrators_alone() {
         .unwrap();
     assert_eq!(line["detail"]["path"], "direct import (admin)");
 }
+
+#[test]
+fn at_the_console_staff_see_their_inbox_and_move_requests_on() {
+    let d = TestDaemon::start();
+    let cli = |args: &[&str]| {
+        let out = d.cli(args);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{args:?}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    cli(&[
+        "account",
+        "add",
+        "--username",
+        "kasi",
+        "--name",
+        "Kasi Layanan",
+        "--role",
+        "kasi",
+    ]);
+    let listed = cli(&["account", "list"]);
+    assert!(
+        listed.contains("kasi") && listed.contains("Kasi Layanan"),
+        "{listed}"
+    );
+    let kasi = cli(&["token", "create", "--account", "kasi"])
+        .trim()
+        .to_owned();
+    let operator = account(&d, "operator", "operator");
+    let pemohon = account(&d, "budi", "pemohon");
+    let mut body = request_body();
+    body.as_object_mut().unwrap().remove("atasan");
+    body.as_object_mut().unwrap().remove("penanggung_jawab");
+    let id = ok(&d, &pemohon, "/api/v1/requests", body)["id"]
+        .as_i64()
+        .unwrap();
+    for (role, step) in [
+        ("atasan", "approve"),
+        ("kadis", "dispose"),
+        ("kabid", "forward"),
+    ] {
+        let t = account(&d, &format!("{role}1"), role);
+        decide(&d, &t, id, step);
+    }
+    let inbox = cli(&["inbox", "--token", &kasi]);
+    assert!(
+        inbox.contains("verify") && inbox.contains("Budi Santoso"),
+        "{inbox}"
+    );
+    assert!(cli(&["inbox", "--token", &operator]).contains("nothing waits for you"));
+    let id_s = id.to_string();
+    let out = cli(&[
+        "request",
+        "decide",
+        &id_s,
+        "--step",
+        "verify",
+        "--approve",
+        "--token",
+        &kasi,
+    ]);
+    assert!(out.contains("waits for issue by operator"), "{out}");
+    let out = cli(&[
+        "request", "issue", &id_s, "--uid", "DEADBEEF", "--token", &operator,
+    ]);
+    assert!(out.contains("card issued"), "{out}");
+    assert_eq!(tap(&d, "DEADBEEF")["granted"], true);
+    // Three days from now the inform step (8 hours) is overdue.
+    let later = (Utc::now() + Duration::days(3))
+        .format("%Y-%m-%d")
+        .to_string();
+    let overdue = cli(&["overdue", "--at", &later]);
+    assert!(
+        overdue.contains("inform") && overdue.contains("OVERDUE"),
+        "{overdue}"
+    );
+    // The Kasi's token cannot issue: the same role checks as the API.
+    let out = d.cli(&["request", "inform", &id_s, "--token", &kasi]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("403")
+            || String::from_utf8_lossy(&out.stderr).contains("role"),
+        "{out:?}"
+    );
+}

@@ -4,6 +4,7 @@
 
 mod client;
 mod readers;
+mod workflow;
 
 use std::path::PathBuf;
 
@@ -70,6 +71,22 @@ pub enum Command {
     /// OSDP reader maintenance, through the running daemon.
     #[command(subcommand)]
     Osdp(OsdpCmd),
+    /// Staff accounts of the workflow.
+    #[command(subcommand)]
+    Account(workflow::AccountCmd),
+    /// Access requests (Permintaan Akses): list, approve, issue the card.
+    #[command(subcommand)]
+    Request(workflow::RequestCmd),
+    /// Review campaigns (Review Akses).
+    #[command(subcommand)]
+    Review(workflow::ReviewCmd),
+    /// What waits for you (the token's role and account).
+    Inbox {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Workflow steps past their time standard (Mutu Baku Waktu), office-wide.
+    Overdue(workflow::WaitingArgs),
     /// Doors, readers and the database as the daemon sees them (`/healthz`).
     Status {
         #[command(flatten)]
@@ -144,12 +161,15 @@ pub enum OsdpCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCmd {
-    /// Create a token and print it once.
+    /// Create a token and print it once: for a staff account (`--account`), or with a
+    /// role and a name.
     Create {
+        #[arg(long, required_unless_present = "account", conflicts_with = "account")]
+        role: Option<Role>,
+        #[arg(long, required_unless_present = "account")]
+        name: Option<String>,
         #[arg(long)]
-        role: Role,
-        #[arg(long)]
-        name: String,
+        account: Option<String>,
     },
     List,
     Revoke {
@@ -425,6 +445,16 @@ pub fn run(
             Ok(())
         }
         Command::Readers(ReadersCmd::List { api }) => readers::list(config, &client(api)),
+        Command::Account(cmd) => workflow::account(cmd, client),
+        Command::Request(cmd) => workflow::request(cmd, client),
+        Command::Review(cmd) => workflow::review(cmd, config, client),
+        Command::Inbox { api } => workflow::waiting(
+            false,
+            workflow::WaitingArgs { at: None, api },
+            config,
+            client,
+        ),
+        Command::Overdue(args) => workflow::waiting(true, args, config, client),
         Command::Status { api } => print(client(api).get("/healthz", &[])?),
         Command::Osdp(OsdpCmd::Keyset {
             reader,
@@ -510,12 +540,24 @@ fn token(cmd: TokenCmd, config: &Config) -> anyhow::Result<()> {
         role: Role::Admin,
     };
     match cmd {
-        TokenCmd::Create { role, name } => {
+        TokenCmd::Create {
+            role,
+            name,
+            account,
+        } => {
             let t = db.write_blocking(|tx| {
-                Ok((
-                    tokens::create(tx, &name, role, &actor, Utc::now())?,
-                    Changed::none(),
-                ))
+                let t = match (account, role, name) {
+                    (Some(a), _, _) => tokens::create_for_account(tx, &a, &actor, Utc::now())?,
+                    (None, Some(role), Some(name)) => {
+                        tokens::create(tx, &name, role, &actor, Utc::now())?
+                    }
+                    _ => {
+                        return Err(store::StoreError::Invalid(
+                            "give --account, or --role and --name".into(),
+                        ));
+                    }
+                };
+                Ok((t, Changed::none()))
             })?;
             eprintln!(
                 "token {} ({}, role {}); it is shown only this once:",
