@@ -9,6 +9,7 @@
 //! - [`register`]: the facility register line for every tap, granted or refused.
 //! - [`store`]: SQLite: migrations, the access list, the register writer, the audit log.
 //! - [`api`]: the authenticated admin HTTP API; [`cli`] talks to it.
+//! - [`notify`]: delivers the outbox (email over SMTP, webhooks) and the alarm webhooks.
 //!
 //! Around them: [`config`] (file format → validated config), [`model`] (domain newtypes),
 //! [`schedule`] (weekly windows), [`daemon`] (wires the tasks together).
@@ -25,6 +26,7 @@ pub mod daemon;
 pub mod decision;
 pub mod door;
 pub mod model;
+pub mod notify;
 pub mod pin;
 pub mod reader;
 pub mod register;

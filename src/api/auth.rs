@@ -53,6 +53,10 @@ permissions! {
     /// Maintain readers: OSDP KEYSET (a new secure channel key), OUT (outputs), COMSET
     /// (address and speed).
     ManageReaders: "maintain readers" => [Admin];
+    /// Read the notification delivery log (emails, webhooks).
+    ReadNotifications: "read the notification log" => [Admin, Auditor];
+    /// Send a test email through the configured relay.
+    TestNotifications: "send a test notification" => [Admin];
     /// Any valid token.
     Authenticated: "call this route" => [Admin, Operator, Kasi, Kabid, Kadis, Atasan, Pemohon, Helpdesk, Auditor];
 }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 
 mod devices;
+mod notifications;
 mod osdp;
 mod people;
 mod register;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub timezone: chrono_tz::Tz,
     /// For exports, which read on their own connection so they never hold the admin lock.
     pub db_path: Arc<std::path::Path>,
+    /// Whether `[notify.smtp]` is configured (a test email has somewhere to go).
+    pub email_enabled: bool,
 }
 
 /// Largest number of items one page returns.
@@ -64,6 +67,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> axum::Router {
     let v1 = OpenApiRouter::new()
         .merge(people::routes())
         .merge(devices::routes())
+        .merge(notifications::routes())
         .merge(osdp::routes())
         .merge(register::routes())
         .merge(tokens::routes());
