@@ -7,7 +7,8 @@
 //!   ceiling ([`RetryPolicy::after_failure`], pure), until `max_attempts`; a permanent
 //!   refusal (an SMTP 5xx, an HTTP 4xx) is not retried.
 //! - Delivery is at least once: a message is marked sent after the relay or the webhook
-//!   accepted it, so a crash in between sends it again at the next start.
+//!   accepted it, so a crash in between sends it again at the next start. At start every
+//!   pending message is tried at once (the relay may just have been fixed).
 //! - [`alarms`] turns the doors' alarm notices into `alarm.raised` / `alarm.cleared` events,
 //!   off the door's path.
 //!
@@ -166,6 +167,17 @@ impl Sender {
             "notifications: outbox delivery started"
         );
         let mut pruned_at: Option<DateTime<Utc>> = None;
+        let now = Utc::now();
+        match self.store(move |c| outbox::due_now(c, now)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                pending = n,
+                "notifications: pending messages are tried again now"
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "notifications: the outbox cannot be read or written")
+            }
+        }
         while !stop.is_cancelled() {
             let wait = match self.round(&mut pruned_at, &stop).await {
                 Ok(wait) => wait,

@@ -105,12 +105,17 @@ fn an_email_keeps_its_indonesian_subject_and_body_and_refuses_bad_addresses() {
             "Kabid <kabid@example.go.id>".into(),
         ],
         subject: "Permintaan akses №7 menunggu verifikasi — mohon segera".into(),
-        body: "Yth. Bapak/Ibu,\nPermintaan akses ruang server menunggu verifikasi Anda.\n— Diskominfo".into(),
+        body:
+            "Yth. Bapak/Ibu,\nPermintaan akses ruang server menunggu verifikasi Anda.\n— Diskominfo"
+                .into(),
     };
     let m = smtp::message(&from, &email).unwrap();
     let raw = String::from_utf8(m.formatted()).unwrap();
     // Non-ASCII subjects are RFC 2047 encoded words; the body declares UTF-8.
-    assert!(raw.contains("Subject: Permintaan akses =?utf-8?b?"), "{raw}");
+    assert!(
+        raw.contains("Subject: Permintaan akses =?utf-8?b?"),
+        "{raw}"
+    );
     assert!(raw.contains("charset=utf-8"), "{raw}");
     assert!(!raw.contains("Content-Transfer-Encoding: 7bit"), "{raw}");
     assert_eq!(m.envelope().to().len(), 2);

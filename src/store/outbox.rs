@@ -235,6 +235,16 @@ pub fn next_attempt(conn: &Connection) -> Result<Option<DateTime<Utc>>> {
     Ok(ms.map(from_ms))
 }
 
+/// Makes every pending message due at `now` at the latest: at start, after an admin may
+/// have fixed the relay, nothing waits out a long retry delay. Returns how many.
+pub fn due_now(conn: &Connection, now: DateTime<Utc>) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE outbox SET next_attempt_at = ?1 WHERE state = 'pending' AND next_attempt_at > ?1",
+        )?
+        .execute(params![to_ms(now)])?)
+}
+
 /// What became of one message when it was due.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

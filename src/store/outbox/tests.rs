@@ -177,6 +177,27 @@ fn a_retry_waits_until_its_time_and_counts_the_attempt() {
 }
 
 #[test]
+fn at_start_every_pending_retry_is_due_at_once() {
+    let f = fixture();
+    let conn = crate::store::open(&f.dir.path().join(crate::store::DB_FILE)).unwrap();
+    let waiting = queue_email(&conn, &email("a@example.go.id"), t(0)).unwrap();
+    let sent = queue_email(&conn, &email("b@example.go.id"), t(0)).unwrap();
+    let retry = Outcome::Retry {
+        error: "down".into(),
+        at: t(50),
+    };
+    record(&conn, waiting, &retry, t(0)).unwrap();
+    record(&conn, sent, &Outcome::Sent, t(0)).unwrap();
+    assert_eq!(due_now(&conn, t(10)).unwrap(), 1);
+    let due: Vec<i64> = due(&conn, t(10), 10)
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(due, [waiting]);
+}
+
+#[test]
 fn due_hands_out_the_oldest_first_up_to_the_limit() {
     let f = fixture();
     let conn = crate::store::open(&f.dir.path().join(crate::store::DB_FILE)).unwrap();
