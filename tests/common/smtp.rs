@@ -9,9 +9,7 @@
 //! // `sink.config()` is the `[notify.smtp]` section pointing the daemon at the sink.
 //! let d = TestDaemon::start_with(&format!("{ONE_DOOR}{}", sink.config()));
 //! // ... make the daemon send something ...
-//! let mail = sink.wait_for("the Kasi is asked to verify", Duration::from_secs(10), |m| {
-//!     m.to == ["kasi@example.go.id"]
-//! });
+//! let mail = sink.wait_for(|m| m.to == ["kasi@example.go.id"], Duration::from_secs(10));
 //! assert_eq!(mail.subject, "Permintaan akses menunggu verifikasi Anda");
 //! assert!(mail.body.contains("nomor 7"));
 //! ```
@@ -106,8 +104,9 @@ impl SmtpSink {
             .collect()
     }
 
-    /// The first message matching `check`, waiting up to `limit` for it.
-    pub fn wait_for(&self, what: &str, limit: Duration, check: impl Fn(&Mail) -> bool) -> Mail {
+    /// The first message matching `check`, waiting up to `limit` for it; on timeout the
+    /// panic lists every message received.
+    pub fn wait_for(&self, check: impl Fn(&Mail) -> bool, limit: Duration) -> Mail {
         let deadline = Instant::now() + limit;
         loop {
             if let Some(m) = self.messages().into_iter().find(|m| check(m)) {
@@ -115,7 +114,7 @@ impl SmtpSink {
             }
             assert!(
                 Instant::now() < deadline,
-                "timed out waiting for mail: {what}; received: {:#?}\nsink log:\n{}",
+                "timed out waiting for a matching mail; received: {:#?}\nsink log:\n{}",
                 self.messages(),
                 std::fs::read_to_string(self.dir.path().join("sink.log")).unwrap_or_default()
             );

@@ -6,9 +6,7 @@
 //! let d = TestDaemon::start_with(&format!(
 //!     "{ONE_DOOR}\n[notify.webhook]\nurl = {:?}\n", hook.url("/hooks/lawang")
 //! ));
-//! let hit = hook.wait_for("the step event", Duration::from_secs(10), |h| {
-//!     h.json()["event"] == "workflow.step_waiting"
-//! });
+//! let hit = hook.wait_for(|h| h.json()["event"] == "workflow.step_waiting", Duration::from_secs(10));
 //! ```
 
 use std::collections::HashMap;
@@ -70,8 +68,9 @@ impl WebhookReceiver {
         self.hits.lock().unwrap().clone()
     }
 
-    /// The first request matching `check`, waiting up to `limit` for it.
-    pub fn wait_for(&self, what: &str, limit: Duration, check: impl Fn(&Hit) -> bool) -> Hit {
+    /// The first request matching `check`, waiting up to `limit` for it; on timeout the
+    /// panic lists every body received.
+    pub fn wait_for(&self, check: impl Fn(&Hit) -> bool, limit: Duration) -> Hit {
         let deadline = Instant::now() + limit;
         loop {
             if let Some(h) = self.hits().into_iter().find(|h| check(h)) {
@@ -79,7 +78,7 @@ impl WebhookReceiver {
             }
             assert!(
                 Instant::now() < deadline,
-                "timed out waiting for a webhook: {what}; received: {:?}",
+                "timed out waiting for a matching webhook; received: {:?}",
                 self.hits()
                     .iter()
                     .map(|h| String::from_utf8_lossy(&h.body).into_owned())
