@@ -1,4 +1,5 @@
-//! Wires the tasks together: store → register writer → door controllers → readers → API.
+//! Wires the tasks together: store → register writer → door controllers → readers → API,
+//! and beside them the notification task that drains the outbox.
 //!
 //! [`run`] takes its listener and shutdown token from the caller, so tests run a whole
 //! daemon on `127.0.0.1:0` and stop it when they like.
@@ -18,8 +19,9 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{self, AppState};
 use crate::config::{Config, DoorConfig, PinConfig, ReaderKind};
 use crate::decision::AccessList;
-use crate::door::{DoorController, DoorInput, DoorStatus, ReaderSlot, actuator, gpio};
+use crate::door::{AlarmNotice, DoorController, DoorInput, DoorStatus, ReaderSlot, actuator, gpio};
 use crate::model::{Actor, DoorId, ReaderId, Role};
+use crate::notify;
 use crate::pin::Lockout;
 use crate::reader::{
     ReaderInfo, ReaderIo, ReaderMessage, ReaderOutput, ReaderStatus, osdp, pcsc, serial,
@@ -33,6 +35,8 @@ pub const INITIAL_TOKEN_FILE: &str = "initial-admin-token";
 pub const API_ADDR_FILE: &str = "api.addr";
 /// Events a door controller may have queued before readers wait.
 const DOOR_QUEUE: usize = 256;
+/// Alarm notices waiting to be queued as webhooks; beyond this they are dropped.
+const ALARM_QUEUE: usize = 256;
 
 pub struct DoorHandle {
     pub id: DoorId,
@@ -70,6 +74,14 @@ pub async fn run(
     let ids =
         db.write_blocking(|tx| Ok((devices::sync(tx, &config, Utc::now())?, Changed::none())))?;
     ensure_initial_token(&db, &config.data_dir)?;
+    // Reads the SMTP password and the webhook key now: a bad secret file stops the start.
+    let notifier = notify::Sender::new(&config.notify, &db_path)?;
+    let (alarm_notices, alarm_rx) = if notify::alarms::wanted(config.notify.webhook.as_ref()) {
+        let (tx, rx) = mpsc::channel::<AlarmNotice>(ALARM_QUEUE);
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
 
     let (register, register_thread) = RegisterWriter::start(&db_path)?;
     let mut tasks = JoinSet::new();
@@ -88,6 +100,7 @@ pub async fn run(
             ids.doors[&door.name],
             db.access_list(),
             register.clone(),
+            alarm_notices.clone(),
         )?;
         // The door contact and exit button, where the door has them.
         let inputs = gpio::watch_inputs(
@@ -100,6 +113,17 @@ pub async fn run(
         io_threads.extend(inputs);
         doors.push(parts);
     }
+    // Only the controllers hold senders: the alarm task ends when the last door stops.
+    drop(alarm_notices);
+    if let Some(rx) = alarm_rx {
+        tasks.spawn(notify::alarms::run(rx, db.clone()));
+    }
+    // Stops after the doors, so their last alarms are queued; what is undelivered then
+    // stays in the outbox for the next start.
+    let notify_stop = CancellationToken::new();
+    let _stop_notify = notify_stop.clone().drop_guard();
+    let notify_task = tokio::spawn(notifier.run(db.outbox_doorbell(), notify_stop.clone()));
+
     let mut reader_handles = Vec::new();
     // OSDP readers on one port form one bus, driven by one task.
     let mut osdp_buses: Vec<Vec<osdp::BusMember>> = Vec::new();
@@ -213,6 +237,7 @@ pub async fn run(
         timezone: config.timezone,
         db_path: Arc::from(db_path.as_path()),
         workflow,
+        email_enabled: config.notify.smtp.is_some(),
     };
     let local = listener.local_addr()?;
     write_private(
@@ -249,6 +274,10 @@ pub async fn run(
             tracing::error!(error = %e, "a task failed during shutdown");
         }
     }
+    notify_stop.cancel();
+    if let Err(e) = notify_task.await {
+        tracing::error!(error = %e, "the notification task failed");
+    }
     drop(register);
     if register_thread.join().is_err() {
         tracing::error!("the register writer panicked");
@@ -274,6 +303,7 @@ impl DoorParts {
         id: DoorId,
         access: Arc<AccessList>,
         register: RegisterWriter,
+        alarm_notices: Option<mpsc::Sender<AlarmNotice>>,
     ) -> anyhow::Result<Self> {
         let (status, status_rx) = watch::channel(DoorStatus::new(Utc::now()));
         Ok(DoorParts {
@@ -290,6 +320,7 @@ impl DoorParts {
                 pin_rule: door.pin.clone(),
                 pin_timeout: pin.timeout,
                 lockout,
+                alarm_notices,
             },
             handle: DoorHandle {
                 id,

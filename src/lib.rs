@@ -9,6 +9,7 @@
 //! - [`register`]: the facility register line for every tap, granted or refused.
 //! - [`store`]: SQLite: migrations, the access list, the register writer, the audit log.
 //! - [`api`]: the authenticated admin HTTP API; [`cli`] talks to it.
+//! - [`notify`]: delivers the outbox (email over SMTP, webhooks) and the alarm webhooks.
 //!
 //! Beside the tap path: [`workflow`] (the SOP's procedures: requests, removals, reviews, as
 //! pure state machines the store and API drive).
@@ -28,6 +29,7 @@ pub mod daemon;
 pub mod decision;
 pub mod door;
 pub mod model;
+pub mod notify;
 pub mod pin;
 pub mod reader;
 pub mod register;

@@ -5,6 +5,7 @@ mod common;
 mod api;
 mod cli;
 mod hardware;
+mod notify;
 mod osdp;
 mod pcsc;
 mod pin;

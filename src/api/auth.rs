@@ -75,6 +75,10 @@ permissions! {
     DecideReview: "decide review items" => [PenanggungJawab];
     /// Record that an account in another system was closed.
     CloseAccount: "record closed accounts" => [Operator, Admin];
+    /// Read the notification delivery log (emails, webhooks).
+    ReadNotifications: "read the notification log" => [Admin, Auditor];
+    /// Send a test email through the configured relay.
+    TestNotifications: "send a test notification" => [Admin];
     /// Any valid token.
     Authenticated: "call this route" => [Admin, Operator, Kasi, Kabid, Kadis, Atasan, Pemohon, PenanggungJawab, Helpdesk, Auditor];
 }

@@ -10,6 +10,7 @@ pub mod error;
 mod accounts;
 mod devices;
 mod enroll;
+mod notifications;
 mod osdp;
 mod people;
 mod register;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub db_path: Arc<std::path::Path>,
     /// The chains of approval and review settings.
     pub workflow: Arc<crate::config::WorkflowConfig>,
+    /// Whether `[notify.smtp]` is configured (a test email has somewhere to go).
+    pub email_enabled: bool,
 }
 
 /// Largest number of items one page returns.
@@ -69,6 +72,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> axum::Router {
     let v1 = OpenApiRouter::new()
         .merge(people::routes())
         .merge(devices::routes())
+        .merge(notifications::routes())
         .merge(osdp::routes())
         .merge(register::routes())
         .merge(tokens::routes())

@@ -3,6 +3,7 @@
 //! changes the access list goes through the running daemon's API, so the door sees it at once.
 
 mod client;
+mod notify;
 mod readers;
 mod workflow;
 
@@ -87,6 +88,9 @@ pub enum Command {
     },
     /// Workflow steps past their time standard (Mutu Baku Waktu), office-wide.
     Overdue(workflow::WaitingArgs),
+    /// Notifications (email, webhooks), through the running daemon.
+    #[command(subcommand)]
+    Notify(NotifyCmd),
     /// Doors, readers and the database as the daemon sees them (`/healthz`).
     Status {
         #[command(flatten)]
@@ -154,6 +158,27 @@ pub enum OsdpCmd {
         address: u8,
         #[arg(long)]
         baud: u32,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCmd {
+    /// Queue a test email to ADDRESS through the configured relay.
+    Test {
+        #[arg(long, value_name = "ADDRESS")]
+        to: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// The delivery log, newest first.
+    List {
+        /// Only `pending`, `sent`, `failed`, `disabled` or `filtered` messages.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
         #[command(flatten)]
         api: ApiArgs,
     },
@@ -456,6 +481,10 @@ pub fn run(
         ),
         Command::Overdue(args) => workflow::waiting(true, args, config, client),
         Command::Status { api } => print(client(api).get("/healthz", &[])?),
+        Command::Notify(NotifyCmd::Test { to, api }) => notify::test(&client(api), &to),
+        Command::Notify(NotifyCmd::List { state, limit, api }) => {
+            notify::list(&client(api), state, limit)
+        }
         Command::Osdp(OsdpCmd::Keyset {
             reader,
             key_file,

@@ -15,12 +15,16 @@ use toml::Spanned;
 use crate::model::Direction;
 
 mod door;
+mod notify;
 mod osdp;
 mod workflow;
 
 use crate::reader::frame::wiegand::WiegandOptions;
 pub use door::{
     ActuatorConfig, DoorConfig, DoorFile, FailMode, InputLine, PinMode, PinRule, relay_bytes,
+};
+pub use notify::{
+    NotifyConfig, NotifyFile, RetryPolicy, SmtpConfig, SmtpTls, WebhookConfig, redact_url,
 };
 pub use osdp::{OsdpKey, OsdpReaderConfig};
 pub use workflow::{ReviewConfig, ReviewSchedule, Undecided, WorkflowConfig, WorkflowFile};
@@ -58,6 +62,8 @@ pub struct ConfigFile {
     pub log: LogFile,
     #[serde(default)]
     pub pin: PinFile,
+    #[serde(default)]
+    pub notify: NotifyFile,
     #[serde(default, rename = "door")]
     pub doors: Vec<DoorFile>,
     #[serde(default, rename = "reader")]
@@ -207,6 +213,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub log: LogConfig,
     pub pin: PinConfig,
+    pub notify: NotifyConfig,
     pub doors: Vec<DoorConfig>,
     pub readers: Vec<ReaderConfig>,
     pub workflow: WorkflowConfig,
@@ -384,6 +391,7 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
             level: file.log.level.clone(),
         },
         pin: validate_pin(&file.pin)?,
+        notify: notify::validate(&file.notify)?,
         doors,
         readers,
         workflow: workflow::validate(&file.workflow)?,
@@ -548,8 +556,9 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 impl ConfigFile {
-    /// The effective configuration as TOML, for `check-config`. No key holds a secret yet;
-    /// keys that will (OSDP keys, webhook tokens) are paths to files, never the secret itself.
+    /// The effective configuration as TOML, for `check-config`. No key holds a secret: keys
+    /// for secrets (OSDP keys, the SMTP password, the webhook signing key) are paths to
+    /// files, and a webhook URL is shown without its path.
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
     }

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::pin_entry::PinEntry;
 use super::state::{Action, Alarm, DoorState, Event};
-use super::{ActiveAlarm, Actuator, DoorInput, DoorStatus, Strike, TapOutcome};
+use super::{ActiveAlarm, Actuator, AlarmNotice, DoorInput, DoorStatus, Strike, TapOutcome};
 use crate::config::PinRule;
 use crate::decision::{self, AccessList, Decision, Reason};
 use crate::model::{DoorId, ReaderId};
@@ -47,6 +47,8 @@ pub struct DoorController {
     pub pin_timeout: Duration,
     /// Wrong-PIN counts, shared by every door.
     pub lockout: Arc<Lockout>,
+    /// Where alarm changes are announced (alarm webhooks); `None` when nobody listens.
+    pub alarm_notices: Option<mpsc::Sender<AlarmNotice>>,
 }
 
 /// A decision still owed to an API caller once the strike has moved.
@@ -450,12 +452,26 @@ impl DoorController {
         } else {
             tracing::info!(door = %self.name, alarm = alarm.code(), reader = reader_name, "alarm cleared");
         }
+        let at = Utc::now();
+        if let Some(notices) = &self.alarm_notices {
+            let notice = AlarmNotice {
+                at,
+                door: self.name.clone(),
+                alarm,
+                reader: reader_name,
+                raised: on,
+            };
+            // Never waits: the door does not slow down for a webhook.
+            if let Err(mpsc::error::TrySendError::Full(_)) = notices.try_send(notice) {
+                tracing::warn!(door = %self.name, alarm = alarm.code(), "alarm notice dropped: the notification queue is full");
+            }
+        }
         let event = if on {
             register::Event::AlarmRaised(alarm)
         } else {
             register::Event::AlarmCleared(alarm)
         };
-        self.record(RegisterLine::door_event(Utc::now(), self.id, reader, event))
+        self.record(RegisterLine::door_event(at, self.id, reader, event))
             .await;
     }
 

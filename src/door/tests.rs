@@ -47,6 +47,8 @@ struct Rig {
     status: watch::Receiver<DoorStatus>,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
+    /// Alarm notices as the notify task would receive them.
+    notices: mpsc::Receiver<AlarmNotice>,
 }
 
 const READER: i64 = 7;
@@ -66,6 +68,7 @@ fn rig_full(
     let (inputs, inputs_rx) = mpsc::channel(16);
     let (status_tx, status) = watch::channel(DoorStatus::new(Utc::now()));
     let (feedback, _) = mpsc::channel(8);
+    let (notices_tx, notices) = mpsc::channel(16);
     let info = ReaderInfo {
         id: READER,
         name: "masuk".into(),
@@ -96,6 +99,7 @@ fn rig_full(
         pin_rule,
         pin_timeout: Duration::from_secs(10),
         lockout: Arc::new(Lockout::new(3, Duration::from_secs(900))),
+        alarm_notices: Some(notices_tx),
     };
     let stop = CancellationToken::new();
     let task = tokio::spawn(controller.run(rx, inputs_rx, stop.clone()));
@@ -108,6 +112,7 @@ fn rig_full(
         status,
         stop,
         task,
+        notices,
     }
 }
 
@@ -242,6 +247,16 @@ async fn send(rig: &Rig, inputs: &[DoorInput]) {
     }
 }
 
+/// The next alarm notice as (code, reader, raised).
+async fn notice(rig: &mut Rig) -> (&'static str, Option<String>, bool) {
+    let n = tokio::time::timeout(Duration::from_secs(5), rig.notices.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n.door, "ruang-server");
+    (n.alarm.code(), n.reader, n.raised)
+}
+
 async fn settle(rig: &Rig, check: impl Fn(&DoorStatus) -> bool) {
     let mut status = rig.status.clone();
     tokio::time::timeout(Duration::from_secs(5), status.wait_for(|s| check(s)))
@@ -263,7 +278,7 @@ async fn the_exit_button_opens_and_is_recorded() {
 
 #[tokio::test]
 async fn a_forced_door_raises_an_alarm_until_it_closes() {
-    let rig = rig(Duration::ZERO);
+    let mut rig = rig(Duration::ZERO);
     send(&rig, &[DoorInput::Contact(Contact::Closed)]).await;
     send(&rig, &[DoorInput::Contact(Contact::Open)]).await;
     settle(&rig, |s| {
@@ -280,6 +295,8 @@ async fn a_forced_door_raises_an_alarm_until_it_closes() {
             ("alarm_cleared".into(), "door_forced".into())
         ]
     );
+    assert_eq!(notice(&mut rig).await, ("door_forced", None, true));
+    assert_eq!(notice(&mut rig).await, ("door_forced", None, false));
     assert_eq!(
         strikes(&rig),
         [(Strike::Locked, 0)],
@@ -289,7 +306,7 @@ async fn a_forced_door_raises_an_alarm_until_it_closes() {
 
 #[tokio::test]
 async fn a_reader_going_offline_is_an_alarm_naming_the_reader() {
-    let rig = rig(Duration::ZERO);
+    let mut rig = rig(Duration::ZERO);
     let offline = ReaderStatus::Offline {
         detail: "unplugged".into(),
     };
@@ -332,6 +349,13 @@ async fn a_reader_going_offline_is_an_alarm_naming_the_reader() {
         ],
         "a repeated offline report is one alarm"
     );
+    let masuk = Some("masuk".to_owned());
+    assert_eq!(
+        notice(&mut rig).await,
+        ("reader_offline", masuk.clone(), true)
+    );
+    assert_eq!(notice(&mut rig).await, ("reader_offline", masuk, false));
+    assert!(rig.notices.try_recv().is_err(), "one notice per change");
 }
 
 #[tokio::test]
