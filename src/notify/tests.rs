@@ -246,3 +246,42 @@ async fn a_webhook_that_cannot_be_reached_is_retried_and_its_url_path_never_reco
     assert!(!error.contains("T0K3N"), "{error}");
     assert!(tried.next_attempt_at.unwrap() > tried.last_attempt_at.unwrap());
 }
+
+/// A local HTTP server answering every request with `status`.
+fn answering(status: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nLocation: http://127.0.0.1:1/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_webhook_answer_decides_between_retry_and_giving_up() {
+    let post = |port: u16| async move {
+        let hook = webhook::Webhook::new(&WebhookConfig {
+            url: format!("http://127.0.0.1:{port}/hook"),
+            secret_file: None,
+            events: None,
+        })
+        .unwrap();
+        hook.post(1, "alarm.raised", t(0), &json!({})).await
+    };
+    assert_eq!(post(answering("204 No Content")).await, Ok(()));
+    let busy = post(answering("503 Service Unavailable"))
+        .await
+        .unwrap_err();
+    assert_eq!(busy, Failure::transient("webhook: HTTP 503"));
+    // A redirect is not followed: the configured URL is wrong, trying again will not help.
+    let moved = post(answering("301 Moved Permanently")).await.unwrap_err();
+    assert_eq!(moved, Failure::permanent("webhook: HTTP 301"));
+}

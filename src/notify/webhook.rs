@@ -40,6 +40,7 @@ impl Webhook {
         let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
+            .max_redirects_will_error(false)
             .timeout_global(Some(TIMEOUT));
         if c.url.starts_with("https:") {
             config = config.tls_config(tls_config());
