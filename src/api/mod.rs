@@ -9,7 +9,6 @@ pub mod error;
 
 mod accounts;
 mod devices;
-mod enroll;
 mod notifications;
 mod osdp;
 mod people;

@@ -39,8 +39,7 @@ impl Client {
         });
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            // Long enough for a card to be shown at the desk (enrollment waits up to 120 s).
-            .timeout_global(Some(Duration::from_secs(150)))
+            .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .into();
         Client {

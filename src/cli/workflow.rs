@@ -72,18 +72,12 @@ pub enum RequestCmd {
         #[command(flatten)]
         api: ApiArgs,
     },
-    /// Issue the card for an approved request: a typed UID, or the next card shown on an
-    /// enrollment reader.
+    /// Issue the card for an approved request.
     Issue {
         id: i64,
-        #[arg(long, conflicts_with = "enroll", required_unless_present = "enroll")]
-        uid: Option<String>,
-        /// The enrollment reader to take the next card from.
+        /// Card UID in hex.
         #[arg(long)]
-        enroll: Option<String>,
-        /// Seconds to wait for the card on the enrollment reader.
-        #[arg(long, default_value_t = 30)]
-        timeout: u64,
+        uid: String,
         #[arg(long)]
         badge_number: Option<String>,
         #[command(flatten)]
@@ -223,19 +217,10 @@ pub fn request(cmd: RequestCmd, client: impl Fn(ApiArgs) -> Client) -> anyhow::R
         RequestCmd::Issue {
             id,
             uid,
-            enroll,
-            timeout,
             badge_number,
             api,
         } => {
-            let body = match &enroll {
-                Some(reader) => {
-                    eprintln!("show the card on reader {reader:?} now ({timeout} s)…");
-                    json!({ "enroll_reader": reader, "enroll_timeout_seconds": timeout,
-                            "badge_number": badge_number })
-                }
-                None => json!({ "uid": uid, "badge_number": badge_number }),
-            };
+            let body = json!({ "uid": uid, "badge_number": badge_number });
             let r = client(api).post(&format!("/api/v1/requests/{id}/issue"), &body)?;
             println!(
                 "request {id}: card issued (badge {}); {}",
