@@ -11,7 +11,8 @@
 //! - [`api`]: the authenticated admin HTTP API; [`cli`] talks to it.
 //!
 //! Around them: [`config`] (file format → validated config), [`model`] (domain newtypes),
-//! [`schedule`] (weekly windows), [`daemon`] (wires the tasks together).
+//! [`schedule`] (weekly windows), [`daemon`] (wires the tasks together, reloads them, tells
+//! systemd), [`metrics`] (Prometheus counters fed by the hot path).
 
 #![cfg_attr(
     not(test),
@@ -24,6 +25,7 @@ pub mod config;
 pub mod daemon;
 pub mod decision;
 pub mod door;
+pub mod metrics;
 pub mod model;
 pub mod pin;
 pub mod reader;

@@ -249,10 +249,12 @@ pub enum Role {
     Helpdesk,
     /// Read-only: register, audit log, access list.
     Auditor,
+    /// A monitoring system (Prometheus): reads `/metrics` and nothing else.
+    Monitor,
 }
 
 impl Role {
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 10] = [
         Role::Admin,
         Role::Operator,
         Role::Kasi,
@@ -262,6 +264,7 @@ impl Role {
         Role::Pemohon,
         Role::Helpdesk,
         Role::Auditor,
+        Role::Monitor,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -275,6 +278,7 @@ impl Role {
             Role::Pemohon => "pemohon",
             Role::Helpdesk => "helpdesk",
             Role::Auditor => "auditor",
+            Role::Monitor => "monitor",
         }
     }
 }

@@ -96,6 +96,7 @@ pub fn controller(
         pin_rule: lawang::config::PinRule::Never,
         pin_timeout: Duration::from_secs(10),
         lockout: Arc::new(lawang::pin::Lockout::new(3, Duration::from_secs(900))),
+        metrics: Default::default(),
     }
 }
 

@@ -53,8 +53,10 @@ permissions! {
     /// Maintain readers: OSDP KEYSET (a new secure channel key), OUT (outputs), COMSET
     /// (address and speed).
     ManageReaders: "maintain readers" => [Admin];
+    /// Scrape the Prometheus metrics: counts and device states, no names of people.
+    ReadMetrics: "read the metrics" => [Admin, Auditor, Monitor];
     /// Any valid token.
-    Authenticated: "call this route" => [Admin, Operator, Kasi, Kabid, Kadis, Atasan, Pemohon, Helpdesk, Auditor];
+    Authenticated: "call this route" => [Admin, Operator, Kasi, Kabid, Kadis, Atasan, Pemohon, Helpdesk, Auditor, Monitor];
 }
 
 /// An authenticated actor holding permission `P`.

@@ -8,6 +8,8 @@ pub mod auth;
 pub mod error;
 
 mod devices;
+mod events;
+mod metrics;
 mod osdp;
 mod people;
 mod register;
@@ -21,17 +23,32 @@ use axum::routing::get;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::daemon::Devices;
+use crate::daemon::{Devices, ReaderHandle};
+use crate::metrics::Metrics;
 use crate::store::Db;
+use crate::store::register::Committed;
 pub use error::{ApiError, ApiJson, ApiQuery, Problem};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
-    pub devices: Arc<Devices>,
+    /// The doors and readers running now; a reload swaps the whole set.
+    pub devices: Arc<arc_swap::ArcSwap<Devices>>,
     pub timezone: chrono_tz::Tz,
     /// For exports, which read on their own connection so they never hold the admin lock.
     pub db_path: Arc<std::path::Path>,
+    pub metrics: Arc<Metrics>,
+    /// Committed register lines, for the live event stream.
+    pub events: Committed,
+    /// Ends the event streams, which would otherwise hold the graceful shutdown open.
+    pub shutdown: tokio_util::sync::CancellationToken,
+    pub started: chrono::DateTime<chrono::Utc>,
+}
+
+impl AppState {
+    pub fn devices(&self) -> Arc<Devices> {
+        self.devices.load_full()
+    }
 }
 
 /// Largest number of items one page returns.
@@ -39,14 +56,12 @@ pub const MAX_PAGE: u32 = 1000;
 pub const DEFAULT_PAGE: u32 = 100;
 
 /// The configured reader `name`, or 404.
-pub fn reader<'a>(
-    s: &'a AppState,
-    name: &str,
-) -> Result<&'a crate::daemon::ReaderHandle, ApiError> {
-    s.devices
+pub fn reader(s: &AppState, name: &str) -> Result<ReaderHandle, ApiError> {
+    s.devices()
         .readers
         .iter()
         .find(|r| *r.info.name == *name)
+        .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("reader {name:?}")))
 }
 
@@ -66,10 +81,12 @@ pub fn router(state: AppState, max_body_bytes: usize) -> axum::Router {
         .merge(devices::routes())
         .merge(osdp::routes())
         .merge(register::routes())
+        .merge(events::routes())
         .merge(tokens::routes());
     let (app, mut doc) = OpenApiRouter::new()
         .nest("/api/v1", v1)
         .merge(devices::health_routes())
+        .merge(metrics::routes())
         .split_for_parts();
     doc.info.title = "Lawang admin API".into();
     doc.info.version = env!("CARGO_PKG_VERSION").into();

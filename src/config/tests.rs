@@ -134,3 +134,16 @@ fn serial_reader_needs_path_and_protocol() {
         })
     );
 }
+
+#[test]
+fn register_retention_defaults_to_two_years_and_never_below_three_months() {
+    assert_eq!(parse("").unwrap().retention_days, 730);
+    assert_eq!(
+        parse("[register]\nretention_days = 90\n")
+            .unwrap()
+            .retention_days,
+        90
+    );
+    let e = parse("\n[register]\nretention_days = 89\n").unwrap_err();
+    assert!(e.contains("line 3") && e.contains("at least 90"), "{e}");
+}

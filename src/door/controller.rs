@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -19,6 +19,7 @@ use super::state::{Action, Alarm, DoorState, Event};
 use super::{ActiveAlarm, Actuator, DoorInput, DoorStatus, Strike, TapOutcome};
 use crate::config::PinRule;
 use crate::decision::{self, AccessList, Decision, Reason};
+use crate::metrics::DoorMetrics;
 use crate::model::{DoorId, ReaderId};
 use crate::pin::Lockout;
 use crate::reader::{Feedback, ReaderEvent, ReaderInfo, ReaderMessage, ReaderStatus, TapReply};
@@ -26,6 +27,7 @@ use crate::register::{self, RegisterLine};
 use crate::store::register::RegisterWriter;
 
 /// One reader attached to this door.
+#[derive(Debug)]
 pub struct ReaderSlot {
     pub info: ReaderInfo,
     pub repeat_window: Duration,
@@ -47,6 +49,20 @@ pub struct DoorController {
     pub pin_timeout: Duration,
     /// Wrong-PIN counts, shared by every door.
     pub lockout: Arc<Lockout>,
+    /// This door's counters; the tap path only adds to them.
+    pub metrics: Arc<DoorMetrics>,
+}
+
+/// Changes to a running controller, and the watchdog's question whether it is still alive.
+#[derive(Debug)]
+pub enum DoorControl {
+    /// Starts taking reads from a reader; the reply says the slot is in place, so the
+    /// reader's driver may start.
+    Attach(ReaderSlot, oneshot::Sender<()>),
+    /// Stops taking reads from a reader and clears the alarms it had raised.
+    Detach(ReaderId, oneshot::Sender<()>),
+    /// Answered from the controller's own loop: a controller stuck in an await never answers.
+    Heartbeat(oneshot::Sender<()>),
 }
 
 /// A decision still owed to an API caller once the strike has moved.
@@ -63,8 +79,21 @@ impl DoorController {
     /// button and reader status changes; it may close early on a door without inputs.
     pub async fn run(
         self,
+        events: mpsc::Receiver<ReaderMessage>,
+        inputs: mpsc::Receiver<DoorInput>,
+        shutdown: CancellationToken,
+    ) {
+        let (_, control) = mpsc::channel(1);
+        self.run_controlled(events, inputs, control, shutdown).await
+    }
+
+    /// [`DoorController::run`], also taking readers attached and detached while it runs
+    /// and the watchdog's heartbeats.
+    pub async fn run_controlled(
+        mut self,
         mut events: mpsc::Receiver<ReaderMessage>,
         mut inputs: mpsc::Receiver<DoorInput>,
+        mut control: mpsc::Receiver<DoorControl>,
         shutdown: CancellationToken,
     ) {
         let (mut state, first) = DoorState::new(self.unlock_for, self.held_open_after);
@@ -72,6 +101,7 @@ impl DoorController {
         let mut last: HashMap<ReaderId, LastRead> = HashMap::new();
         let mut pending: HashMap<ReaderId, PinEntry> = HashMap::new();
         let mut inputs_open = true;
+        let mut control_open = true;
         loop {
             let pin_deadline = pending.values().map(|p| p.deadline).min();
             let deadline = match (state.next_deadline(), pin_deadline) {
@@ -81,6 +111,13 @@ impl DoorController {
             let actions = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
+                c = control.recv(), if control_open => {
+                    match c {
+                        Some(c) => self.control(c, &mut last, &mut pending).await,
+                        None => control_open = false,
+                    }
+                    Vec::new()
+                }
                 _ = sleep_until(deadline), if deadline.is_some() => {
                     let now = Instant::now();
                     self.expire_pins(&mut pending, now).await;
@@ -109,6 +146,54 @@ impl DoorController {
         tracing::info!(door = %self.name, "door controller stopped, strike locked");
     }
 
+    async fn control(
+        &mut self,
+        c: DoorControl,
+        last: &mut HashMap<ReaderId, LastRead>,
+        pending: &mut HashMap<ReaderId, PinEntry>,
+    ) {
+        match c {
+            DoorControl::Attach(slot, done) => {
+                tracing::info!(door = %self.name, reader = %slot.info.name, "reader attached");
+                self.readers.insert(slot.info.id, slot);
+                let _ = done.send(());
+            }
+            DoorControl::Detach(reader, done) => {
+                last.remove(&reader);
+                // A PIN being typed on a reader that goes away is abandoned, and recorded so.
+                if let (Some(entry), Some(slot)) =
+                    (pending.remove(&reader), self.readers.get(&reader))
+                {
+                    let refused = holder_refused(&entry.decision, Reason::PinTimeout);
+                    let card = ReaderEvent::Card(entry.credential);
+                    let (outcome, reply) =
+                        self.finish(slot, &card, refused, entry.reply, None).await;
+                    send(reply.map(|r| (r, outcome)));
+                }
+                if let Some(slot) = self.readers.remove(&reader) {
+                    let name = slot.info.name.to_string();
+                    let raised: Vec<Alarm> = self
+                        .status
+                        .borrow()
+                        .alarms
+                        .iter()
+                        .filter(|a| a.reader.as_deref() == Some(name.as_str()))
+                        .map(|a| a.alarm)
+                        .collect();
+                    for alarm in raised {
+                        self.alarm(alarm, Some(reader), Some(name.clone()), false)
+                            .await;
+                    }
+                    tracing::info!(door = %self.name, reader = %name, "reader detached");
+                }
+                let _ = done.send(());
+            }
+            DoorControl::Heartbeat(answer) => {
+                let _ = answer.send(());
+            }
+        }
+    }
+
     /// Decides and records one card read; returns whether the door must unlock, and the
     /// reply still owed to an API caller. The line of a grant is on disk before this returns
     /// `true`: never an unrecorded entry.
@@ -132,7 +217,7 @@ impl DoorController {
             };
             let decision = self.check_pin(&entry, pin).await;
             let event = ReaderEvent::Card(entry.credential);
-            let (outcome, reply) = self.finish(slot, &event, decision, entry.reply).await;
+            let (outcome, reply) = self.finish(slot, &event, decision, entry.reply, None).await;
             return (outcome.decision.is_granted(), reply.map(|r| (r, outcome)));
         }
         // A card held on a reader repeats; the window slides with each repeat so a card held
@@ -167,7 +252,13 @@ impl DoorController {
         if let Some(old) = pending.remove(&msg.reader) {
             let refused = holder_refused(&old.decision, Reason::PinTimeout);
             let (outcome, reply) = self
-                .finish(slot, &ReaderEvent::Card(old.credential), refused, old.reply)
+                .finish(
+                    slot,
+                    &ReaderEvent::Card(old.credential),
+                    refused,
+                    old.reply,
+                    None,
+                )
                 .await;
             send(reply.map(|r| (r, outcome)));
         }
@@ -195,7 +286,13 @@ impl DoorController {
             (_, Gate::AskPin(decision, _)) | (_, Gate::Decided(decision)) => decision,
         };
         let (outcome, reply) = self
-            .finish(slot, &msg.event, decision, msg.reply.take())
+            .finish(
+                slot,
+                &msg.event,
+                decision,
+                msg.reply.take(),
+                Some(msg.read_at),
+            )
             .await;
         let granted = outcome.decision.is_granted();
         let owed = reply.map(|r| (r, outcome.clone()));
@@ -285,6 +382,7 @@ impl DoorController {
                     &ReaderEvent::Card(entry.credential),
                     refused,
                     entry.reply,
+                    None,
                 )
                 .await;
             send(reply.map(|r| (r, outcome)));
@@ -294,12 +392,15 @@ impl DoorController {
     /// Records a final decision and answers the reader; the line of a grant is on disk
     /// before this returns it. The API caller's reply is handed back, to be sent once the
     /// strike has moved.
+    /// `read_at`: when the card was read, for the latency metric (none when a person's PIN
+    /// typing is part of the wait).
     async fn finish(
         &self,
         slot: &ReaderSlot,
         event: &ReaderEvent,
         decision: Decision,
         mut reply: Option<TapReply>,
+        read_at: Option<Instant>,
     ) -> (TapOutcome, Option<TapReply>) {
         let now = Utc::now();
         let line = RegisterLine::tap(now, &slot.info, event, decision.clone());
@@ -332,6 +433,10 @@ impl DoorController {
                 }
             }
         }
+        self.metrics.tap(
+            outcome.decision.reason(),
+            read_at.map(|t| Instant::now().saturating_duration_since(t)),
+        );
         let granted = outcome.decision.is_granted();
         tracing::info!(
             door = %self.name,
@@ -446,6 +551,7 @@ impl DoorController {
             return;
         }
         if on {
+            self.metrics.alarm_raised(alarm);
             tracing::warn!(door = %self.name, alarm = alarm.code(), reader = reader_name, "alarm");
         } else {
             tracing::info!(door = %self.name, alarm = alarm.code(), reader = reader_name, "alarm cleared");

@@ -96,6 +96,7 @@ fn rig_full(
         pin_rule,
         pin_timeout: Duration::from_secs(10),
         lockout: Arc::new(Lockout::new(3, Duration::from_secs(900))),
+        metrics: Default::default(),
     };
     let stop = CancellationToken::new();
     let task = tokio::spawn(controller.run(rx, inputs_rx, stop.clone()));

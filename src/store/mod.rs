@@ -8,10 +8,12 @@
 
 pub mod access;
 pub mod audit;
+pub mod backlog;
 pub mod badges;
 pub mod devices;
 pub mod people;
 pub mod register;
+pub mod retention;
 pub mod rights;
 pub mod tokens;
 
