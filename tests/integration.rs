@@ -3,8 +3,12 @@
 mod common;
 
 mod api;
+mod backup;
 mod cli;
 mod hardware;
+mod observability;
 mod osdp;
 mod pcsc;
 mod pin;
+mod reload;
+mod systemd;

@@ -3,6 +3,7 @@
 //! changes the access list goes through the running daemon's API, so the door sees it at once.
 
 mod client;
+mod maintenance;
 mod readers;
 
 use std::path::PathBuf;
@@ -75,6 +76,15 @@ pub enum Command {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Copy the database to a new file while the daemon runs (the door keeps working), and
+    /// check the copy. Run as root or the service user.
+    Backup {
+        /// The new file (mode 0600); an existing file is never overwritten.
+        path: PathBuf,
+    },
+    /// Replace the database with a backup, after checking it. Only while the daemon is
+    /// stopped; the replaced database is kept beside it.
+    Restore { path: PathBuf },
 }
 
 #[derive(Debug, Args)]
@@ -425,6 +435,8 @@ pub fn run(
             Ok(())
         }
         Command::Readers(ReadersCmd::List { api }) => readers::list(config, &client(api)),
+        Command::Backup { path } => maintenance::backup(config, &path),
+        Command::Restore { path } => maintenance::restore(config, &path),
         Command::Status { api } => print(client(api).get("/healthz", &[])?),
         Command::Osdp(OsdpCmd::Keyset {
             reader,

@@ -9,6 +9,7 @@
 pub mod access;
 pub mod audit;
 pub mod backlog;
+pub mod backup;
 pub mod badges;
 pub mod devices;
 pub mod people;
