@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -25,6 +25,9 @@ use crate::pin::Lockout;
 use crate::reader::{Feedback, ReaderEvent, ReaderInfo, ReaderMessage, ReaderStatus, TapReply};
 use crate::register::{self, RegisterLine};
 use crate::store::register::RegisterWriter;
+
+mod control;
+pub use control::DoorControl;
 
 /// One reader attached to this door.
 #[derive(Debug)]
@@ -51,18 +54,6 @@ pub struct DoorController {
     pub lockout: Arc<Lockout>,
     /// This door's counters; the tap path only adds to them.
     pub metrics: Arc<DoorMetrics>,
-}
-
-/// Changes to a running controller, and the watchdog's question whether it is still alive.
-#[derive(Debug)]
-pub enum DoorControl {
-    /// Starts taking reads from a reader; the reply says the slot is in place, so the
-    /// reader's driver may start.
-    Attach(ReaderSlot, oneshot::Sender<()>),
-    /// Stops taking reads from a reader and clears the alarms it had raised.
-    Detach(ReaderId, oneshot::Sender<()>),
-    /// Answered from the controller's own loop: a controller stuck in an await never answers.
-    Heartbeat(oneshot::Sender<()>),
 }
 
 /// A decision still owed to an API caller once the strike has moved.
@@ -144,54 +135,6 @@ impl DoorController {
         }
         self.apply(&[Action::Strike(Strike::Locked)]).await;
         tracing::info!(door = %self.name, "door controller stopped, strike locked");
-    }
-
-    async fn control(
-        &mut self,
-        c: DoorControl,
-        last: &mut HashMap<ReaderId, LastRead>,
-        pending: &mut HashMap<ReaderId, PinEntry>,
-    ) {
-        match c {
-            DoorControl::Attach(slot, done) => {
-                tracing::info!(door = %self.name, reader = %slot.info.name, "reader attached");
-                self.readers.insert(slot.info.id, slot);
-                let _ = done.send(());
-            }
-            DoorControl::Detach(reader, done) => {
-                last.remove(&reader);
-                // A PIN being typed on a reader that goes away is abandoned, and recorded so.
-                if let (Some(entry), Some(slot)) =
-                    (pending.remove(&reader), self.readers.get(&reader))
-                {
-                    let refused = holder_refused(&entry.decision, Reason::PinTimeout);
-                    let card = ReaderEvent::Card(entry.credential);
-                    let (outcome, reply) =
-                        self.finish(slot, &card, refused, entry.reply, None).await;
-                    send(reply.map(|r| (r, outcome)));
-                }
-                if let Some(slot) = self.readers.remove(&reader) {
-                    let name = slot.info.name.to_string();
-                    let raised: Vec<Alarm> = self
-                        .status
-                        .borrow()
-                        .alarms
-                        .iter()
-                        .filter(|a| a.reader.as_deref() == Some(name.as_str()))
-                        .map(|a| a.alarm)
-                        .collect();
-                    for alarm in raised {
-                        self.alarm(alarm, Some(reader), Some(name.clone()), false)
-                            .await;
-                    }
-                    tracing::info!(door = %self.name, reader = %name, "reader detached");
-                }
-                let _ = done.send(());
-            }
-            DoorControl::Heartbeat(answer) => {
-                let _ = answer.send(());
-            }
-        }
     }
 
     /// Decides and records one card read; returns whether the door must unlock, and the
