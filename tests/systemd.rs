@@ -86,13 +86,13 @@ fn systemd_hears_ready_watchdog_reloading_and_stopping() {
 }
 
 /// The strike's unlock command signals that it started and then hangs until the test
-/// releases it (the actuator's own timeout is 5 s): the door controller is stuck in an
-/// await, as a hung actuator or register would leave it.
+/// releases it (or its directory is gone; the actuator's own timeout is 5 s): the door
+/// controller is stuck in an await, as a hung actuator or register would leave it.
 const HANGING_DOOR: &str = r#"
 [[door]]
 name = "ruang-server"
 unlock_seconds = 1
-actuator = { kind = "command", unlock = ["/bin/sh", "-c", "touch \"$0.started\"; while [ ! -e \"$0.release\" ]; do sleep 0.02; done", "@STRIKE@"], lock = ["/bin/true"] }
+actuator = { kind = "command", unlock = ["/bin/sh", "-c", "touch \"$0.started\"; while [ ! -e \"$0.release\" ] && [ -d \"${0%/*}\" ]; do sleep 0.02; done", "@STRIKE@"], lock = ["/bin/true"] }
 
 [[reader]]
 name = "masuk"
