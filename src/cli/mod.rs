@@ -110,7 +110,7 @@ pub enum ReadersCmd {
 #[derive(Debug, Subcommand)]
 pub enum OsdpCmd {
     /// Install a new secure channel key on the PD (osdp_KEYSET over the established secure
-    /// channel). On success point the reader's `scbk_file` at the new key and restart.
+    /// channel). On success point the reader's `scbk_file` at the new key and reload.
     Keyset {
         #[arg(long)]
         reader: String,
@@ -139,7 +139,7 @@ pub enum OsdpCmd {
         api: ApiArgs,
     },
     /// Move the PD to a new address and speed (osdp_COMSET). The reader is then offline
-    /// until its `address` and `baud` are changed to match and lawang is restarted.
+    /// until its `address` and `baud` are changed to match and lawang is reloaded.
     Comset {
         #[arg(long)]
         reader: String,
@@ -453,7 +453,7 @@ pub fn run(
                 &json!({ "key": text.trim() }),
             )?;
             println!(
-                "the PD acknowledged the new key: set scbk_file = {:?} for reader {reader:?} and restart lawang",
+                "the PD acknowledged the new key: set scbk_file = {:?} for reader {reader:?} and reload lawang (systemctl reload lawang)",
                 key_file.display().to_string()
             );
             Ok(())
@@ -491,7 +491,7 @@ pub fn run(
                 "{}",
                 answer["message"]
                     .as_str()
-                    .unwrap_or("the PD answered COMSET; change the reader's configuration to match and restart lawang")
+                    .unwrap_or("the PD answered COMSET; change the reader's configuration to match and reload lawang (systemctl reload lawang)")
             );
             Ok(())
         }
