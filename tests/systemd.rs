@@ -106,8 +106,8 @@ repeat_window_ms = 0
 fn the_watchdog_is_not_fed_while_a_door_controller_hangs() {
     let dir = tempfile::tempdir().unwrap();
     let (systemd, path) = Systemd::bind(dir.path());
-    // Pings every 100 ms.
-    let d = TestDaemon::start_with_env(HANGING_DOOR, &env(&path, 200_000));
+    // Pings every 100 ms (a third of the timeout).
+    let d = TestDaemon::start_with_env(HANGING_DOOR, &env(&path, 300_000));
     systemd.expect("READY=1");
     systemd.expect("WATCHDOG=1");
     d.grant("0A0B0C0D", "iso14443");

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, anyhow};
 use chrono::{DateTime, Utc};
@@ -42,6 +43,10 @@ pub struct DoorHandle {
     pub running_since: DateTime<Utc>,
     /// The controller's control channel, for the watchdog's heartbeats.
     pub control: mpsc::Sender<DoorControl>,
+    /// Set when the controller returned normally (stopped, strike locked), before its
+    /// control channel closes: the watchdog stops waiting for it. A controller that
+    /// panicked or never stops is not finished.
+    pub finished: Arc<AtomicBool>,
 }
 
 /// A reader as the API sees it.
@@ -236,8 +241,18 @@ impl Running {
             gpio_stop.clone(),
         )?;
         let stop = CancellationToken::new();
-        let task =
-            tokio::spawn(controller.run_controlled(events_rx, inputs_rx, control_rx, stop.clone()));
+        let finished = Arc::new(AtomicBool::new(false));
+        let task = {
+            let (stop, finished) = (stop.clone(), finished.clone());
+            let mut control_rx = control_rx;
+            tokio::spawn(async move {
+                controller
+                    .run_controlled(events_rx, inputs_rx, &mut control_rx, stop)
+                    .await;
+                finished.store(true, Ordering::SeqCst);
+                drop(control_rx);
+            })
+        };
         Ok(RunningDoor {
             config: door.clone(),
             handle: DoorHandle {
@@ -247,6 +262,7 @@ impl Running {
                 status: status_rx,
                 running_since: Utc::now(),
                 control,
+                finished,
             },
             events,
             inputs,

@@ -73,8 +73,9 @@ fn connect(name: &Path) -> std::io::Result<(UnixDatagram, SocketAddr)> {
     Ok((UnixDatagram::unbound()?, addr))
 }
 
-/// How often to ping systemd's watchdog: half of `$WATCHDOG_USEC`, when it is meant for
-/// this process (`$WATCHDOG_PID` unset or ours).
+/// How often to ping systemd's watchdog: a third of `$WATCHDOG_USEC`, so one round in which
+/// a door is busy for a moment (locking its strike while a reload stops it) is not yet a
+/// timeout; only when it is meant for this process (`$WATCHDOG_PID` unset or ours).
 pub fn watchdog_interval() -> Option<Duration> {
     interval_from(
         std::env::var("WATCHDOG_USEC").ok().as_deref(),
@@ -90,7 +91,7 @@ fn interval_from(usec: Option<&str>, pid: Option<&str>, me: u32) -> Option<Durat
         return None;
     }
     let usec: u64 = usec?.trim().parse().ok().filter(|&u| u > 0)?;
-    Some(Duration::from_micros(usec) / 2)
+    Some(Duration::from_micros(usec) / 3)
 }
 
 #[cfg(test)]
@@ -98,14 +99,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_watchdog_interval_is_half_the_timeout_for_this_process_only() {
+    fn the_watchdog_interval_is_a_third_of_the_timeout_for_this_process_only() {
         assert_eq!(
             interval_from(Some("30000000"), None, 7),
-            Some(Duration::from_secs(15))
+            Some(Duration::from_secs(10))
         );
         assert_eq!(
             interval_from(Some("30000000"), Some("7"), 7),
-            Some(Duration::from_secs(15))
+            Some(Duration::from_secs(10))
         );
         assert_eq!(interval_from(Some("30000000"), Some("8"), 7), None);
         assert_eq!(interval_from(None, None, 7), None);

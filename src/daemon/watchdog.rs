@@ -8,6 +8,7 @@
 //! is not waited for.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -18,19 +19,22 @@ use super::devices::Devices;
 use super::notify::Notifier;
 use crate::door::DoorControl;
 
+/// A door as the watchdog asks it: its name, control channel and finished flag.
+pub type Door<'a> = (&'a str, &'a mpsc::Sender<DoorControl>, &'a Arc<AtomicBool>);
+
 /// The heartbeats asked for in the previous round.
 #[derive(Default)]
 pub struct Liveness {
-    asked: Vec<(String, mpsc::Sender<DoorControl>, oneshot::Receiver<()>)>,
+    asked: Vec<(String, Arc<AtomicBool>, oneshot::Receiver<()>)>,
 }
 
 impl Liveness {
-    /// Whether every door asked last round and still running answered. Names the first
-    /// that did not, for the log.
-    pub fn check(&mut self, running: &[mpsc::Sender<DoorControl>]) -> Result<(), String> {
-        for (name, control, answer) in &mut self.asked {
-            let retired = !running.iter().any(|c| c.same_channel(control));
-            if !retired && answer.try_recv().is_err() {
+    /// Whether every door asked last round answered or has finished normally since. Names
+    /// the first that did neither, for the log.
+    pub fn check(&mut self) -> Result<(), String> {
+        for (name, finished, answer) in &mut self.asked {
+            // The answer first: a controller sets `finished` before its channel closes.
+            if answer.try_recv().is_err() && !finished.load(Ordering::SeqCst) {
                 return Err(name.clone());
             }
         }
@@ -39,15 +43,12 @@ impl Liveness {
 
     /// Asks every running door for a heartbeat. A full control queue is an unanswered
     /// question: a controller that does not drain its queue is not alive.
-    pub fn ask<'a>(
-        &mut self,
-        doors: impl IntoIterator<Item = (&'a str, &'a mpsc::Sender<DoorControl>)>,
-    ) {
+    pub fn ask<'a>(&mut self, doors: impl IntoIterator<Item = Door<'a>>) {
         self.asked.clear();
-        for (name, control) in doors {
+        for (name, control, finished) in doors {
             let (answer, heard) = oneshot::channel();
             let _ = control.try_send(DoorControl::Heartbeat(answer));
-            self.asked.push((name.to_owned(), control.clone(), heard));
+            self.asked.push((name.to_owned(), finished.clone(), heard));
         }
     }
 }
@@ -68,9 +69,7 @@ pub async fn run(
             _ = stop.cancelled() => return,
             _ = ticks.tick() => {}
         }
-        let now = devices.load();
-        let controls: Vec<_> = now.doors.iter().map(|d| d.control.clone()).collect();
-        match liveness.check(&controls) {
+        match liveness.check() {
             Ok(()) => {
                 if silent {
                     tracing::info!("every door controller answers again; watchdog pings resume");
@@ -84,7 +83,12 @@ pub async fn run(
             }
             Err(_) => {}
         }
-        liveness.ask(now.doors.iter().map(|d| (d.name.as_str(), &d.control)));
+        let now = devices.load();
+        liveness.ask(
+            now.doors
+                .iter()
+                .map(|d| (d.name.as_str(), &d.control, &d.finished)),
+        );
     }
 }
 
@@ -101,54 +105,66 @@ mod tests {
         }
     }
 
-    #[test]
-    fn alive_while_every_door_answers_and_not_when_one_hangs() {
-        let (a, mut a_rx) = mpsc::channel(4);
-        let (b, mut b_rx) = mpsc::channel(4);
-        let running = vec![a.clone(), b.clone()];
-        let mut l = Liveness::default();
-        assert_eq!(l.check(&running), Ok(()), "nothing asked yet");
-        l.ask([("a", &a), ("b", &b)]);
-        answer_all(&mut a_rx);
-        answer_all(&mut b_rx);
-        assert_eq!(l.check(&running), Ok(()));
-
-        l.ask([("a", &a), ("b", &b)]);
-        answer_all(&mut a_rx);
-        // b is stuck: it never reads its queue.
-        assert_eq!(l.check(&running), Err("b".into()));
-        l.ask([("a", &a), ("b", &b)]);
-        answer_all(&mut a_rx);
-        assert_eq!(l.check(&running), Err("b".into()), "still stuck");
-        answer_all(&mut b_rx);
-        l.ask([("a", &a), ("b", &b)]);
-        answer_all(&mut a_rx);
-        answer_all(&mut b_rx);
-        assert_eq!(l.check(&running), Ok(()), "b answers again");
+    fn door() -> (
+        mpsc::Sender<DoorControl>,
+        mpsc::Receiver<DoorControl>,
+        Arc<AtomicBool>,
+    ) {
+        let (tx, rx) = mpsc::channel(4);
+        (tx, rx, Arc::default())
     }
 
     #[test]
-    fn a_dead_controller_is_not_alive_but_a_retired_one_is_not_waited_for() {
-        let (a, a_rx) = mpsc::channel(4);
+    fn alive_while_every_door_answers_and_not_when_one_hangs() {
+        let (a, mut a_rx, a_done) = door();
+        let (b, mut b_rx, b_done) = door();
+        let doors = || [("a", &a, &a_done), ("b", &b, &b_done)];
         let mut l = Liveness::default();
-        l.ask([("a", &a)]);
-        drop(a_rx); // the controller task ended (a panic) while still configured
-        assert_eq!(l.check(std::slice::from_ref(&a)), Err("a".into()));
+        assert_eq!(l.check(), Ok(()), "nothing asked yet");
+        l.ask(doors());
+        answer_all(&mut a_rx);
+        answer_all(&mut b_rx);
+        assert_eq!(l.check(), Ok(()));
 
-        let (b, b_rx) = mpsc::channel(4);
-        l.ask([("b", &b)]);
-        drop(b_rx); // stopped by a reload, and no longer among the running doors
-        assert_eq!(l.check(&[]), Ok(()));
+        l.ask(doors());
+        answer_all(&mut a_rx);
+        // b is stuck: it never reads its queue.
+        assert_eq!(l.check(), Err("b".into()));
+        l.ask(doors());
+        answer_all(&mut a_rx);
+        assert_eq!(l.check(), Err("b".into()), "still stuck");
+        answer_all(&mut b_rx);
+        l.ask(doors());
+        answer_all(&mut a_rx);
+        answer_all(&mut b_rx);
+        assert_eq!(l.check(), Ok(()), "b answers again");
+    }
+
+    #[test]
+    fn a_panicked_controller_is_dead_but_a_stopped_one_is_not_waited_for() {
+        let (a, a_rx, a_done) = door();
+        let mut l = Liveness::default();
+        l.ask([("a", &a, &a_done)]);
+        drop(a_rx); // the controller's task unwound without finishing
+        assert_eq!(l.check(), Err("a".into()));
+
+        let (b, b_rx, b_done) = door();
+        l.ask([("b", &b, &b_done)]);
+        // Stopped by a reload: finished first, then the channel closes.
+        b_done.store(true, Ordering::SeqCst);
+        drop(b_rx);
+        assert_eq!(l.check(), Ok(()));
     }
 
     #[test]
     fn a_full_queue_is_no_answer() {
         let (a, mut a_rx) = mpsc::channel(1);
+        let a_done = Arc::default();
         let (filler, _) = oneshot::channel();
         a.try_send(DoorControl::Heartbeat(filler)).unwrap();
         let mut l = Liveness::default();
-        l.ask([("a", &a)]);
+        l.ask([("a", &a, &a_done)]);
         answer_all(&mut a_rx); // answers only the filler: the question never got in
-        assert_eq!(l.check(std::slice::from_ref(&a)), Err("a".into()));
+        assert_eq!(l.check(), Err("a".into()));
     }
 }

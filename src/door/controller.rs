@@ -74,17 +74,19 @@ impl DoorController {
         inputs: mpsc::Receiver<DoorInput>,
         shutdown: CancellationToken,
     ) {
-        let (_, control) = mpsc::channel(1);
-        self.run_controlled(events, inputs, control, shutdown).await
+        let (_, mut control) = mpsc::channel(1);
+        self.run_controlled(events, inputs, &mut control, shutdown)
+            .await
     }
 
     /// [`DoorController::run`], also taking readers attached and detached while it runs
-    /// and the watchdog's heartbeats.
+    /// and the watchdog's heartbeats. `control` is borrowed so the caller decides when it
+    /// closes: after marking the controller as finished, never before.
     pub async fn run_controlled(
         mut self,
         mut events: mpsc::Receiver<ReaderMessage>,
         mut inputs: mpsc::Receiver<DoorInput>,
-        mut control: mpsc::Receiver<DoorControl>,
+        control: &mut mpsc::Receiver<DoorControl>,
         shutdown: CancellationToken,
     ) {
         let (mut state, first) = DoorState::new(self.unlock_for, self.held_open_after);

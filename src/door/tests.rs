@@ -100,8 +100,13 @@ fn rig_full(
         metrics: Default::default(),
     };
     let stop = CancellationToken::new();
-    let (control, control_rx) = mpsc::channel(4);
-    let task = tokio::spawn(controller.run_controlled(rx, inputs_rx, control_rx, stop.clone()));
+    let (control, mut control_rx) = mpsc::channel(4);
+    let stopping = stop.clone();
+    let task = tokio::spawn(async move {
+        controller
+            .run_controlled(rx, inputs_rx, &mut control_rx, stopping)
+            .await
+    });
     let output = ReaderOutput::new(READER, tx, Arc::new(watch::channel(ReaderStatus::Online).0));
     Rig {
         f,
