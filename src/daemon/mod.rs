@@ -115,7 +115,7 @@ pub async fn run(
         0o644,
     )?;
     let app = api::router(state, config.max_body_bytes);
-    let server = tokio::spawn(
+    let mut server = tokio::spawn(
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .into_future(),
@@ -150,10 +150,16 @@ pub async fn run(
     ));
 
     let mut config = config;
-    loop {
+    let mut shutdown_seen = false;
+    // Until the API has drained (after `shutdown`) or failed; reloads meanwhile.
+    let served = loop {
         tokio::select! {
-            _ = shutdown.cancelled() => break,
-            Some(()) = reload.requests.recv() => {
+            served = &mut server => break served,
+            _ = shutdown.cancelled(), if !shutdown_seen => {
+                shutdown_seen = true;
+                notifier.stopping();
+            }
+            Some(()) = reload.requests.recv(), if !shutdown_seen => {
                 if let Some(new) = reload::reload(&mut running, reload.source.as_deref(), &config, &notifier).await {
                     devices.store(Arc::new(running.devices()));
                     config = new;
@@ -161,10 +167,11 @@ pub async fn run(
                 }
             }
         }
+    };
+    if !shutdown_seen {
+        notifier.stopping();
+        tracing::error!("the API server ended by itself; stopping");
     }
-
-    notifier.stopping();
-    let served = server.await;
     background.cancel();
     let _ = pruning.await;
     running.shutdown().await;
