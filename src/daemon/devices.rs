@@ -142,6 +142,11 @@ impl Running {
     /// Returns what could not be started (a door that failed stays locked, its readers are
     /// not started); everything else runs.
     pub async fn apply(&mut self, plan: Plan) -> Vec<anyhow::Error> {
+        // The rows first: if the database refuses, nothing has been stopped.
+        let ids = match self.sync_ids(&plan).await {
+            Ok(ids) => ids,
+            Err(e) => return vec![e],
+        };
         let mut errors = Vec::new();
         let stopping: Vec<ReaderGroup> =
             drain_where(&mut self.groups, |g| plan.stop_groups.contains(&g.key));
@@ -158,13 +163,6 @@ impl Running {
             self.lockout = Arc::new(Lockout::new(plan.pin.attempts, plan.pin.lockout));
             self.pin = plan.pin.clone();
         }
-        let ids = match self.sync_ids(&plan).await {
-            Ok(ids) => ids,
-            Err(e) => {
-                errors.push(e);
-                return errors;
-            }
-        };
         for door in &plan.start_doors {
             match self.start_door(door, ids.doors[&door.name]) {
                 Ok(d) => self.doors.push(d),
