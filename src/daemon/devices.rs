@@ -159,10 +159,11 @@ impl Running {
         for door in stopping {
             stop_door(door).await;
         }
-        if plan.pin != self.pin {
+        // Lockouts in force survive a reload unless their own rules changed.
+        if (plan.pin.attempts, plan.pin.lockout) != (self.pin.attempts, self.pin.lockout) {
             self.lockout = Arc::new(Lockout::new(plan.pin.attempts, plan.pin.lockout));
-            self.pin = plan.pin.clone();
         }
+        self.pin = plan.pin.clone();
         for door in &plan.start_doors {
             match self.start_door(door, ids.doors[&door.name]) {
                 Ok(d) => self.doors.push(d),
