@@ -197,6 +197,7 @@ fn pipeline(taps: usize, fsync: bool) {
             pin_timeout: Duration::from_secs(10),
             lockout: Arc::new(lawang::pin::Lockout::new(3, Duration::from_secs(900))),
             alarm_notices: None,
+            metrics: Default::default(),
         };
         let stop = CancellationToken::new();
         let (_inputs, inputs_rx) = mpsc::channel(1);

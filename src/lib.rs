@@ -15,7 +15,8 @@
 //! pure state machines the store and API drive).
 //!
 //! Around them: [`config`] (file format → validated config), [`model`] (domain newtypes),
-//! [`schedule`] (weekly windows), [`daemon`] (wires the tasks together).
+//! [`schedule`] (weekly windows), [`daemon`] (wires the tasks together, reloads them, tells
+//! systemd), [`metrics`] (Prometheus counters fed by the hot path).
 
 #![cfg_attr(
     not(test),
@@ -28,6 +29,7 @@ pub mod config;
 pub mod daemon;
 pub mod decision;
 pub mod door;
+pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod pin;

@@ -251,10 +251,12 @@ pub enum Role {
     Helpdesk,
     /// Read-only: register, audit log, access list.
     Auditor,
+    /// A monitoring system (Prometheus): reads `/metrics` and nothing else.
+    Monitor,
 }
 
 impl Role {
-    pub const ALL: [Role; 10] = [
+    pub const ALL: [Role; 11] = [
         Role::Admin,
         Role::Operator,
         Role::Kasi,
@@ -265,6 +267,7 @@ impl Role {
         Role::PenanggungJawab,
         Role::Helpdesk,
         Role::Auditor,
+        Role::Monitor,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -279,6 +282,7 @@ impl Role {
             Role::PenanggungJawab => "penanggung_jawab",
             Role::Helpdesk => "helpdesk",
             Role::Auditor => "auditor",
+            Role::Monitor => "monitor",
         }
     }
 }

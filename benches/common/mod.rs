@@ -97,6 +97,7 @@ pub fn controller(
         pin_timeout: Duration::from_secs(10),
         lockout: Arc::new(lawang::pin::Lockout::new(3, Duration::from_secs(900))),
         alarm_notices: None,
+        metrics: Default::default(),
     }
 }
 

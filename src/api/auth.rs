@@ -79,8 +79,10 @@ permissions! {
     ReadNotifications: "read the notification log" => [Admin, Auditor];
     /// Send a test email through the configured relay.
     TestNotifications: "send a test notification" => [Admin];
+    /// Scrape the Prometheus metrics: counts and device states, no names of people.
+    ReadMetrics: "read the metrics" => [Admin, Auditor, Monitor];
     /// Any valid token.
-    Authenticated: "call this route" => [Admin, Operator, Kasi, Kabid, Kadis, Atasan, Pemohon, PenanggungJawab, Helpdesk, Auditor];
+    Authenticated: "call this route" => [Admin, Operator, Kasi, Kabid, Kadis, Atasan, Pemohon, PenanggungJawab, Helpdesk, Auditor, Monitor];
 }
 
 /// An authenticated actor holding permission `P`.

@@ -3,6 +3,7 @@
 //! changes the access list goes through the running daemon's API, so the door sees it at once.
 
 mod client;
+mod maintenance;
 mod notify;
 mod readers;
 mod workflow;
@@ -96,6 +97,15 @@ pub enum Command {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Copy the database to a new file while the daemon runs (the door keeps working), and
+    /// check the copy. Run as root or the service user.
+    Backup {
+        /// The new file (mode 0600); an existing file is never overwritten.
+        path: PathBuf,
+    },
+    /// Replace the database with a backup, after checking it. Only while the daemon is
+    /// stopped; the replaced database is kept beside it.
+    Restore { path: PathBuf },
 }
 
 #[derive(Debug, Args)]
@@ -121,7 +131,7 @@ pub enum ReadersCmd {
 #[derive(Debug, Subcommand)]
 pub enum OsdpCmd {
     /// Install a new secure channel key on the PD (osdp_KEYSET over the established secure
-    /// channel). On success point the reader's `scbk_file` at the new key and restart.
+    /// channel). On success point the reader's `scbk_file` at the new key and reload.
     Keyset {
         #[arg(long)]
         reader: String,
@@ -150,7 +160,7 @@ pub enum OsdpCmd {
         api: ApiArgs,
     },
     /// Move the PD to a new address and speed (osdp_COMSET). The reader is then offline
-    /// until its `address` and `baud` are changed to match and lawang is restarted.
+    /// until its `address` and `baud` are changed to match and lawang is reloaded.
     Comset {
         #[arg(long)]
         reader: String,
@@ -480,6 +490,8 @@ pub fn run(
             client,
         ),
         Command::Overdue(args) => workflow::waiting(true, args, config, client),
+        Command::Backup { path } => maintenance::backup(config, &path),
+        Command::Restore { path } => maintenance::restore(config, &path),
         Command::Status { api } => print(client(api).get("/healthz", &[])?),
         Command::Notify(NotifyCmd::Test { to, api }) => notify::test(&client(api), &to),
         Command::Notify(NotifyCmd::List { state, limit, api }) => {
@@ -500,7 +512,7 @@ pub fn run(
                 &json!({ "key": text.trim() }),
             )?;
             println!(
-                "the PD acknowledged the new key: set scbk_file = {:?} for reader {reader:?} and restart lawang",
+                "the PD acknowledged the new key: set scbk_file = {:?} for reader {reader:?} and reload lawang (systemctl reload lawang)",
                 key_file.display().to_string()
             );
             Ok(())
@@ -538,7 +550,7 @@ pub fn run(
                 "{}",
                 answer["message"]
                     .as_str()
-                    .unwrap_or("the PD answered COMSET; change the reader's configuration to match and restart lawang")
+                    .unwrap_or("the PD answered COMSET; change the reader's configuration to match and reload lawang (systemctl reload lawang)")
             );
             Ok(())
         }

@@ -64,6 +64,8 @@ pub struct ConfigFile {
     pub pin: PinFile,
     #[serde(default)]
     pub notify: NotifyFile,
+    #[serde(default)]
+    pub register: RegisterFile,
     #[serde(default, rename = "door")]
     pub doors: Vec<DoorFile>,
     #[serde(default, rename = "reader")]
@@ -140,6 +142,27 @@ impl Default for PinFile {
     }
 }
 
+/// How long the register is kept.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegisterFile {
+    /// Lines older than this many days are archived to CSV and removed (at least 90).
+    pub retention_days: Spanned<u32>,
+}
+
+impl Default for RegisterFile {
+    fn default() -> Self {
+        RegisterFile {
+            retention_days: Spanned::new(0..0, DEFAULT_RETENTION_DAYS),
+        }
+    }
+}
+
+/// Two years: the register answers questions about who entered long after the fact.
+pub const DEFAULT_RETENTION_DAYS: u32 = 730;
+/// Three months: below this an incident could be pruned before it is looked into.
+pub const MIN_RETENTION_DAYS: u32 = 90;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -214,25 +237,27 @@ pub struct Config {
     pub log: LogConfig,
     pub pin: PinConfig,
     pub notify: NotifyConfig,
+    /// Register lines older than this are archived and pruned.
+    pub retention_days: u32,
     pub doors: Vec<DoorConfig>,
     pub readers: Vec<ReaderConfig>,
     pub workflow: WorkflowConfig,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinConfig {
     pub timeout: Duration,
     pub attempts: u32,
     pub lockout: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogConfig {
     pub format: LogFormat,
     pub level: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReaderConfig {
     pub name: String,
     pub door: String,
@@ -392,6 +417,7 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
         },
         pin: validate_pin(&file.pin)?,
         notify: notify::validate(&file.notify)?,
+        retention_days: validate_retention(&file.register)?,
         doors,
         readers,
         workflow: workflow::validate(&file.workflow)?,
@@ -528,6 +554,19 @@ fn validate_pin(p: &PinFile) -> Result<PinConfig, Invalid> {
         attempts: p.attempts,
         lockout: Duration::from_secs(p.lockout_seconds),
     })
+}
+
+fn validate_retention(r: &RegisterFile) -> Result<u32, Invalid> {
+    let days = *r.retention_days.get_ref();
+    if days < MIN_RETENTION_DAYS {
+        return Err((
+            r.retention_days.span(),
+            format!(
+                "register.retention_days must be at least {MIN_RETENTION_DAYS} (three months), got {days}"
+            ),
+        ));
+    }
+    Ok(days)
 }
 
 /// Names appear in URLs, udev rules and printed reports: keep them to a safe alphabet.

@@ -19,13 +19,18 @@ use super::state::{Action, Alarm, DoorState, Event};
 use super::{ActiveAlarm, Actuator, AlarmNotice, DoorInput, DoorStatus, Strike, TapOutcome};
 use crate::config::PinRule;
 use crate::decision::{self, AccessList, Decision, Reason};
+use crate::metrics::DoorMetrics;
 use crate::model::{DoorId, ReaderId};
 use crate::pin::Lockout;
 use crate::reader::{Feedback, ReaderEvent, ReaderInfo, ReaderMessage, ReaderStatus, TapReply};
 use crate::register::{self, RegisterLine};
 use crate::store::register::RegisterWriter;
 
+mod control;
+pub use control::DoorControl;
+
 /// One reader attached to this door.
+#[derive(Debug)]
 pub struct ReaderSlot {
     pub info: ReaderInfo,
     pub repeat_window: Duration,
@@ -49,6 +54,8 @@ pub struct DoorController {
     pub lockout: Arc<Lockout>,
     /// Where alarm changes are announced (alarm webhooks); `None` when nobody listens.
     pub alarm_notices: Option<mpsc::Sender<AlarmNotice>>,
+    /// This door's counters; the tap path only adds to them.
+    pub metrics: Arc<DoorMetrics>,
 }
 
 /// A decision still owed to an API caller once the strike has moved.
@@ -65,8 +72,23 @@ impl DoorController {
     /// button and reader status changes; it may close early on a door without inputs.
     pub async fn run(
         self,
+        events: mpsc::Receiver<ReaderMessage>,
+        inputs: mpsc::Receiver<DoorInput>,
+        shutdown: CancellationToken,
+    ) {
+        let (_, mut control) = mpsc::channel(1);
+        self.run_controlled(events, inputs, &mut control, shutdown)
+            .await
+    }
+
+    /// [`DoorController::run`], also taking readers attached and detached while it runs
+    /// and the watchdog's heartbeats. `control` is borrowed so the caller decides when it
+    /// closes: after marking the controller as finished, never before.
+    pub async fn run_controlled(
+        mut self,
         mut events: mpsc::Receiver<ReaderMessage>,
         mut inputs: mpsc::Receiver<DoorInput>,
+        control: &mut mpsc::Receiver<DoorControl>,
         shutdown: CancellationToken,
     ) {
         let (mut state, first) = DoorState::new(self.unlock_for, self.held_open_after);
@@ -74,6 +96,7 @@ impl DoorController {
         let mut last: HashMap<ReaderId, LastRead> = HashMap::new();
         let mut pending: HashMap<ReaderId, PinEntry> = HashMap::new();
         let mut inputs_open = true;
+        let mut control_open = true;
         loop {
             let pin_deadline = pending.values().map(|p| p.deadline).min();
             let deadline = match (state.next_deadline(), pin_deadline) {
@@ -83,6 +106,13 @@ impl DoorController {
             let actions = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
+                c = control.recv(), if control_open => {
+                    match c {
+                        Some(c) => self.control(c, &mut last, &mut pending).await,
+                        None => control_open = false,
+                    }
+                    Vec::new()
+                }
                 _ = sleep_until(deadline), if deadline.is_some() => {
                     let now = Instant::now();
                     self.expire_pins(&mut pending, now).await;
@@ -134,7 +164,7 @@ impl DoorController {
             };
             let decision = self.check_pin(&entry, pin).await;
             let event = ReaderEvent::Card(entry.credential);
-            let (outcome, reply) = self.finish(slot, &event, decision, entry.reply).await;
+            let (outcome, reply) = self.finish(slot, &event, decision, entry.reply, None).await;
             return (outcome.decision.is_granted(), reply.map(|r| (r, outcome)));
         }
         // A card held on a reader repeats; the window slides with each repeat so a card held
@@ -169,7 +199,13 @@ impl DoorController {
         if let Some(old) = pending.remove(&msg.reader) {
             let refused = holder_refused(&old.decision, Reason::PinTimeout);
             let (outcome, reply) = self
-                .finish(slot, &ReaderEvent::Card(old.credential), refused, old.reply)
+                .finish(
+                    slot,
+                    &ReaderEvent::Card(old.credential),
+                    refused,
+                    old.reply,
+                    None,
+                )
                 .await;
             send(reply.map(|r| (r, outcome)));
         }
@@ -197,7 +233,13 @@ impl DoorController {
             (_, Gate::AskPin(decision, _)) | (_, Gate::Decided(decision)) => decision,
         };
         let (outcome, reply) = self
-            .finish(slot, &msg.event, decision, msg.reply.take())
+            .finish(
+                slot,
+                &msg.event,
+                decision,
+                msg.reply.take(),
+                Some(msg.read_at),
+            )
             .await;
         let granted = outcome.decision.is_granted();
         let owed = reply.map(|r| (r, outcome.clone()));
@@ -287,6 +329,7 @@ impl DoorController {
                     &ReaderEvent::Card(entry.credential),
                     refused,
                     entry.reply,
+                    None,
                 )
                 .await;
             send(reply.map(|r| (r, outcome)));
@@ -296,12 +339,15 @@ impl DoorController {
     /// Records a final decision and answers the reader; the line of a grant is on disk
     /// before this returns it. The API caller's reply is handed back, to be sent once the
     /// strike has moved.
+    /// `read_at`: when the card was read, for the latency metric (none when a person's PIN
+    /// typing is part of the wait).
     async fn finish(
         &self,
         slot: &ReaderSlot,
         event: &ReaderEvent,
         decision: Decision,
         mut reply: Option<TapReply>,
+        read_at: Option<Instant>,
     ) -> (TapOutcome, Option<TapReply>) {
         let now = Utc::now();
         let line = RegisterLine::tap(now, &slot.info, event, decision.clone());
@@ -334,6 +380,10 @@ impl DoorController {
                 }
             }
         }
+        self.metrics.tap(
+            outcome.decision.reason(),
+            read_at.map(|t| Instant::now().saturating_duration_since(t)),
+        );
         let granted = outcome.decision.is_granted();
         tracing::info!(
             door = %self.name,
@@ -448,6 +498,7 @@ impl DoorController {
             return;
         }
         if on {
+            self.metrics.alarm_raised(alarm);
             tracing::warn!(door = %self.name, alarm = alarm.code(), reader = reader_name, "alarm");
         } else {
             tracing::info!(door = %self.name, alarm = alarm.code(), reader = reader_name, "alarm cleared");

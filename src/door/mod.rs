@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use crate::decision::Decision;
 use crate::model::ReaderId;
 pub use actuator::{Actuator, Strike};
-pub use controller::{DoorController, ReaderSlot};
+pub use controller::{DoorControl, DoorController, ReaderSlot};
 pub use state::Alarm;
 
 /// What the door's own inputs report, besides card reads.

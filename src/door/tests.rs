@@ -45,6 +45,7 @@ struct Rig {
     inputs: mpsc::Sender<DoorInput>,
     log: Arc<Mutex<Vec<(Strike, i64)>>>,
     status: watch::Receiver<DoorStatus>,
+    control: mpsc::Sender<DoorControl>,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
     /// Alarm notices as the notify task would receive them.
@@ -100,9 +101,16 @@ fn rig_full(
         pin_timeout: Duration::from_secs(10),
         lockout: Arc::new(Lockout::new(3, Duration::from_secs(900))),
         alarm_notices: Some(notices_tx),
+        metrics: Default::default(),
     };
     let stop = CancellationToken::new();
-    let task = tokio::spawn(controller.run(rx, inputs_rx, stop.clone()));
+    let (control, mut control_rx) = mpsc::channel(4);
+    let stopping = stop.clone();
+    let task = tokio::spawn(async move {
+        controller
+            .run_controlled(rx, inputs_rx, &mut control_rx, stopping)
+            .await
+    });
     let output = ReaderOutput::new(READER, tx, Arc::new(watch::channel(ReaderStatus::Online).0));
     Rig {
         f,
@@ -110,6 +118,7 @@ fn rig_full(
         inputs,
         log,
         status,
+        control,
         stop,
         task,
         notices,
@@ -486,4 +495,67 @@ async fn a_held_card_on_a_hardware_reader_counts_once() {
     tap(&rig, "BADBAD").await;
     let taps: Vec<_> = events(&rig, 2).await.into_iter().map(|(_, r)| r).collect();
     assert_eq!(taps, ["granted", "unknown_credential"]);
+}
+
+#[tokio::test]
+async fn a_detached_reader_takes_its_alarms_with_it_and_is_no_longer_heard() {
+    let rig = rig(Duration::ZERO);
+    let offline = ReaderStatus::Offline {
+        detail: "unplugged".into(),
+    };
+    send(
+        &rig,
+        &[DoorInput::ReaderStatus {
+            reader: READER,
+            status: offline,
+        }],
+    )
+    .await;
+    settle(&rig, |s| !s.alarms.is_empty()).await;
+
+    let (done, detached) = oneshot::channel();
+    rig.control
+        .send(DoorControl::Detach(READER, done))
+        .await
+        .unwrap();
+    detached.await.unwrap();
+    settle(&rig, |s| s.alarms.is_empty()).await;
+    assert_eq!(
+        events(&rig, 2).await,
+        [
+            ("alarm".into(), "reader_offline".into()),
+            ("alarm_cleared".into(), "reader_offline".into())
+        ]
+    );
+    let card = Credential::parse_hex(Technology::Iso14443, "C0FFEE").unwrap();
+    let (reply, outcome) = oneshot::channel();
+    assert!(rig.output.send(ReaderEvent::Card(card), Some(reply)).await);
+    assert!(outcome.await.is_err(), "no decision for a detached reader");
+
+    let (feedback, _) = mpsc::channel(8);
+    let (done, attached) = oneshot::channel();
+    let slot = ReaderSlot {
+        info: ReaderInfo {
+            id: READER,
+            name: "masuk".into(),
+            door: rig.f.door,
+            direction: Direction::In,
+            kind: "simulated",
+        },
+        repeat_window: Duration::ZERO,
+        feedback,
+    };
+    rig.control
+        .send(DoorControl::Attach(slot, done))
+        .await
+        .unwrap();
+    attached.await.unwrap();
+    assert!(tap(&rig, "C0FFEE").await.decision.is_granted());
+
+    let (answer, heard) = oneshot::channel();
+    rig.control
+        .send(DoorControl::Heartbeat(answer))
+        .await
+        .unwrap();
+    heard.await.unwrap();
 }

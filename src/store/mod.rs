@@ -11,6 +11,8 @@
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod backlog;
+pub mod backup;
 pub mod badges;
 pub mod cases;
 pub mod devices;
@@ -21,6 +23,7 @@ pub mod people;
 pub mod register;
 pub mod removals;
 pub mod requests;
+pub mod retention;
 pub mod reviews;
 pub mod rights;
 pub mod scheduler;
