@@ -200,6 +200,8 @@ fn pipeline(taps: usize, fsync: bool) {
             lockout: Arc::new(lawang::pin::Lockout::new(3, Duration::from_secs(900))),
             presence: lawang::door::Presence::default(),
             inside: watch::channel(Vec::new()).0,
+            alarm_notices: None,
+            metrics: Default::default(),
         };
         let stop = CancellationToken::new();
         let (_inputs, inputs_rx) = mpsc::channel(1);

@@ -9,13 +9,15 @@
 //! - [`register`]: the facility register line for every tap, granted or refused.
 //! - [`store`]: SQLite: migrations, the access list, the register writer, the audit log.
 //! - [`api`]: the authenticated admin HTTP API; [`cli`] talks to it.
+//! - [`notify`]: delivers the outbox (email over SMTP, webhooks) and the alarm webhooks.
 //!
 //! Beside the tap path: [`workflow`] (the SOP's procedures: requests, removals, reviews, as
 //! pure state machines the store and API drive) and [`visit`] (procedure 4: the desk's
 //! check-in, the head's approval, visitor badges; the escort rule itself is at the door).
 //!
 //! Around them: [`config`] (file format → validated config), [`model`] (domain newtypes),
-//! [`schedule`] (weekly windows), [`daemon`] (wires the tasks together).
+//! [`schedule`] (weekly windows), [`daemon`] (wires the tasks together, reloads them, tells
+//! systemd), [`metrics`] (Prometheus counters fed by the hot path).
 
 #![cfg_attr(
     not(test),
@@ -28,7 +30,9 @@ pub mod config;
 pub mod daemon;
 pub mod decision;
 pub mod door;
+pub mod metrics;
 pub mod model;
+pub mod notify;
 pub mod pin;
 pub mod reader;
 pub mod register;

@@ -254,10 +254,12 @@ pub enum Role {
     Kepala,
     /// Read-only: register, audit log, access list.
     Auditor,
+    /// A monitoring system (Prometheus): reads `/metrics` and nothing else.
+    Monitor,
 }
 
 impl Role {
-    pub const ALL: [Role; 11] = [
+    pub const ALL: [Role; 12] = [
         Role::Admin,
         Role::Operator,
         Role::Kasi,
@@ -269,6 +271,7 @@ impl Role {
         Role::Helpdesk,
         Role::Kepala,
         Role::Auditor,
+        Role::Monitor,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -284,6 +287,7 @@ impl Role {
             Role::Helpdesk => "helpdesk",
             Role::Kepala => "kepala",
             Role::Auditor => "auditor",
+            Role::Monitor => "monitor",
         }
     }
 }

@@ -3,10 +3,15 @@
 mod common;
 
 mod api;
+mod backup;
 mod cli;
 mod hardware;
+mod notify;
+mod observability;
 mod osdp;
 mod pcsc;
 mod pin;
+mod reload;
+mod systemd;
 mod visitors;
 mod workflow;

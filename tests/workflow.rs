@@ -483,7 +483,7 @@ fn a_review_campaign_that_removes_a_right_refuses_the_next_tap() {
         json!({}),
     );
     assert_eq!(closed["status"], "closed");
-    assert_eq!(tap(&d, "11223344")["granted"], false);
+    assert_eq!(tap(&d, "11223344")["reason"], "no_right_for_door");
     // The undecided imported right got the default (keep), recorded as such.
     let kept = closed["items"]
         .as_array()
@@ -748,4 +748,170 @@ fn the_direct_path_is_the_administrators_alone() {
         .find(|a| a["action"] == "badge.issue")
         .unwrap();
     assert_eq!(line["detail"]["path"], "direct import (admin)");
+}
+
+#[test]
+fn at_the_console_staff_see_their_inbox_and_move_requests_on() {
+    let d = TestDaemon::start();
+    let cli = |args: &[&str]| {
+        let out = d.cli(args);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{args:?}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    cli(&[
+        "account",
+        "add",
+        "--username",
+        "kasi",
+        "--name",
+        "Kasi Layanan",
+        "--role",
+        "kasi",
+    ]);
+    let listed = cli(&["account", "list"]);
+    assert!(
+        listed.contains("kasi") && listed.contains("Kasi Layanan"),
+        "{listed}"
+    );
+    let kasi = cli(&["token", "create", "--account", "kasi"])
+        .trim()
+        .to_owned();
+    let operator = account(&d, "operator", "operator");
+    let pemohon = account(&d, "budi", "pemohon");
+    let mut body = request_body();
+    body.as_object_mut().unwrap().remove("atasan");
+    body.as_object_mut().unwrap().remove("penanggung_jawab");
+    let id = ok(&d, &pemohon, "/api/v1/requests", body)["id"]
+        .as_i64()
+        .unwrap();
+    for (role, step) in [
+        ("atasan", "approve"),
+        ("kadis", "dispose"),
+        ("kabid", "forward"),
+    ] {
+        let t = account(&d, &format!("{role}1"), role);
+        decide(&d, &t, id, step);
+    }
+    let inbox = cli(&["inbox", "--token", &kasi]);
+    assert!(
+        inbox.contains("verify") && inbox.contains("Budi Santoso"),
+        "{inbox}"
+    );
+    assert!(cli(&["inbox", "--token", &operator]).contains("nothing waits for you"));
+    let id_s = id.to_string();
+    let out = cli(&[
+        "request",
+        "decide",
+        &id_s,
+        "--step",
+        "verify",
+        "--approve",
+        "--token",
+        &kasi,
+    ]);
+    assert!(out.contains("waits for issue by operator"), "{out}");
+    let out = cli(&[
+        "request", "issue", &id_s, "--uid", "DEADBEEF", "--token", &operator,
+    ]);
+    assert!(out.contains("card issued"), "{out}");
+    assert_eq!(tap(&d, "DEADBEEF")["granted"], true);
+    // Three days from now the inform step (8 hours) is overdue.
+    let later = (Utc::now() + Duration::days(3))
+        .format("%Y-%m-%d")
+        .to_string();
+    let overdue = cli(&["overdue", "--at", &later]);
+    assert!(
+        overdue.contains("inform") && overdue.contains("OVERDUE"),
+        "{overdue}"
+    );
+    // The Kasi's token cannot issue: the same role checks as the API.
+    let out = d.cli(&["request", "inform", &id_s, "--token", &kasi]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("403")
+            || String::from_utf8_lossy(&out.stderr).contains("role"),
+        "{out:?}"
+    );
+}
+
+/// Each actor of the chain is told by email, in Indonesian, when a step waits for them; the
+/// applicant is told how it ended.
+#[test]
+fn each_actor_receives_the_email_for_their_step() {
+    use std::time::Duration as Wait;
+
+    use crate::common::smtp::SmtpSink;
+
+    let sink = SmtpSink::start();
+    let d = TestDaemon::start_with(&format!("{ONE_DOOR}{}", sink.config()));
+    let s = staff(&d);
+    let addr = |u: &str| format!("{u}@diskominfo.example.go.id");
+    let mail_to = |who: &str, subject: &str| {
+        let to = addr(who);
+        sink.wait_for(
+            |m| m.to.contains(&to) && m.subject.contains(subject),
+            Wait::from_secs(10),
+        )
+    };
+    let id = submit(&d, &s);
+    let m = mail_to("pak.atasan", "menunggu tindakan Anda");
+    assert!(
+        m.subject
+            .contains(&format!("Permintaan Akses Ruang Server No. {id}")),
+        "{m:?}"
+    );
+    assert!(m.body.contains("Persetujuan atasan langsung"), "{m:?}");
+    assert!(m.body.contains("WIB"), "due time in the office zone: {m:?}");
+    decide(&d, &s.atasan, id, "approve");
+    assert!(
+        mail_to("kadis", "menunggu")
+            .body
+            .contains("Disposisi Kadis")
+    );
+    decide(&d, &s.kadis, id, "dispose");
+    mail_to("kabid", "menunggu");
+    decide(&d, &s.kabid, id, "forward");
+    assert!(mail_to("kasi", "menunggu").body.contains("Verifikasi"));
+    decide(&d, &s.kasi, id, "verify");
+    assert!(mail_to("operator", "menunggu").body.contains("kartu akses"));
+    ok(
+        &d,
+        &s.operator,
+        &format!("/api/v1/requests/{id}/issue"),
+        json!({ "uid": "01AB02CD" }),
+    );
+    ok(
+        &d,
+        &s.operator,
+        &format!("/api/v1/requests/{id}/inform"),
+        json!({}),
+    );
+    let told = mail_to("budi", "disetujui");
+    assert!(told.body.contains("ruang-server"), "{told:?}");
+    // A step addressed to one superior went to that superior only, not to every atasan.
+    let first = sink
+        .messages()
+        .into_iter()
+        .find(|m| m.subject.contains("menunggu"))
+        .unwrap();
+    assert_eq!(first.to, vec![addr("pak.atasan")]);
+
+    // A rejection tells the applicant the reason.
+    let id2 = submit(&d, &s);
+    ok(
+        &d,
+        &s.atasan,
+        &format!("/api/v1/requests/{id2}/decide"),
+        json!({ "step": "approve", "decision": "reject", "note": "Belum ada surat tugas" }),
+    );
+    let rejected = mail_to("budi", "ditolak");
+    assert!(
+        rejected.body.contains("Belum ada surat tugas"),
+        "{rejected:?}"
+    );
 }

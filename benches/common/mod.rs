@@ -98,6 +98,8 @@ pub fn controller(
         lockout: Arc::new(lawang::pin::Lockout::new(3, Duration::from_secs(900))),
         presence: lawang::door::Presence::default(),
         inside: watch::channel(Vec::new()).0,
+        alarm_notices: None,
+        metrics: Default::default(),
     }
 }
 

@@ -75,6 +75,12 @@ permissions! {
     DecideReview: "decide review items" => [PenanggungJawab];
     /// Record that an account in another system was closed.
     CloseAccount: "record closed accounts" => [Operator, Admin];
+    /// Read the notification delivery log (emails, webhooks).
+    ReadNotifications: "read the notification log" => [Admin, Auditor];
+    /// Send a test email through the configured relay.
+    TestNotifications: "send a test notification" => [Admin];
+    /// Scrape the Prometheus metrics: counts and device states, no names of people.
+    ReadMetrics: "read the metrics" => [Admin, Auditor, Monitor];
     /// Check visitors in, hand out and take back visitor badges (procedure 4, the desk).
     CheckInVisitors: "check visitors in and out" => [Helpdesk, Operator, Admin];
     /// Grant or deny a visit; which role decides is `[visitors] approver_role` (403 otherwise).
@@ -84,7 +90,7 @@ permissions! {
     /// Read visits, the facility register (seed 004), the visitor badges and who is inside.
     ReadVisits: "read visits and who is inside" => [Admin, Operator, Kasi, Kabid, Kadis, Kepala, Helpdesk, Auditor];
     /// Any valid token.
-    Authenticated: "call this route" => [Admin, Operator, Kasi, Kabid, Kadis, Atasan, Pemohon, PenanggungJawab, Helpdesk, Kepala, Auditor];
+    Authenticated: "call this route" => [Admin, Operator, Kasi, Kabid, Kadis, Atasan, Pemohon, PenanggungJawab, Helpdesk, Kepala, Auditor, Monitor];
 }
 
 /// An authenticated actor holding permission `P`.

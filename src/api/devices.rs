@@ -31,6 +31,8 @@ struct DoorView {
     id: i64,
     name: String,
     unlock_seconds: u64,
+    /// When this door's controller started; a reload that leaves the door alone keeps it.
+    running_since: chrono::DateTime<chrono::Utc>,
     #[serde(flatten)]
     status: DoorStatus,
 }
@@ -42,24 +44,27 @@ struct ReaderView {
     door: String,
     direction: Direction,
     kind: &'static str,
+    /// When this reader's driver started; a reload that leaves the reader alone keeps it.
+    running_since: chrono::DateTime<chrono::Utc>,
     status: ReaderStatus,
 }
 
 fn doors(s: &AppState) -> Vec<DoorView> {
-    s.devices
+    s.devices()
         .doors
         .iter()
         .map(|d| DoorView {
             id: d.id,
             name: d.name.clone(),
             unlock_seconds: d.unlock_seconds,
+            running_since: d.running_since,
             status: d.status.borrow().clone(),
         })
         .collect()
 }
 
 fn readers(s: &AppState) -> Vec<ReaderView> {
-    s.devices
+    s.devices()
         .readers
         .iter()
         .map(|r| ReaderView {
@@ -68,6 +73,7 @@ fn readers(s: &AppState) -> Vec<ReaderView> {
             door: r.door_name.clone(),
             direction: r.info.direction,
             kind: r.info.kind,
+            running_since: r.running_since,
             status: r.status.borrow().clone(),
         })
         .collect()

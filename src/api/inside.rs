@@ -49,7 +49,7 @@ async fn inside(
     _: Auth<ReadVisits>,
 ) -> Result<Json<Vec<InsideView>>, ApiError> {
     let counted: Vec<(String, Vec<crate::door::Inside>)> = s
-        .devices
+        .devices()
         .doors
         .iter()
         .map(|d| (d.name.clone(), d.inside.borrow().clone()))

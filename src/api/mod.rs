@@ -9,8 +9,10 @@ pub mod error;
 
 mod accounts;
 mod devices;
-mod enroll;
+mod events;
 mod inside;
+mod metrics;
+mod notifications;
 mod osdp;
 mod people;
 mod register;
@@ -27,14 +29,17 @@ use axum::routing::get;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::daemon::Devices;
+use crate::daemon::{Devices, ReaderHandle};
+use crate::metrics::Metrics;
 use crate::store::Db;
+use crate::store::register::Committed;
 pub use error::{ApiError, ApiJson, ApiQuery, Problem};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
-    pub devices: Arc<Devices>,
+    /// The doors and readers running now; a reload swaps the whole set.
+    pub devices: Arc<arc_swap::ArcSwap<Devices>>,
     pub timezone: chrono_tz::Tz,
     /// For exports, which read on their own connection so they never hold the admin lock.
     pub db_path: Arc<std::path::Path>,
@@ -42,6 +47,20 @@ pub struct AppState {
     pub workflow: Arc<crate::config::WorkflowConfig>,
     /// Procedure 4: who approves a visit, which doors a visitor badge opens.
     pub visitors: Arc<crate::config::VisitorsConfig>,
+    /// Whether `[notify.smtp]` is configured (a test email has somewhere to go).
+    pub email_enabled: bool,
+    pub metrics: Arc<Metrics>,
+    /// Committed register lines, for the live event stream.
+    pub events: Committed,
+    /// Ends the event streams, which would otherwise hold the graceful shutdown open.
+    pub shutdown: tokio_util::sync::CancellationToken,
+    pub started: chrono::DateTime<chrono::Utc>,
+}
+
+impl AppState {
+    pub fn devices(&self) -> Arc<Devices> {
+        self.devices.load_full()
+    }
 }
 
 /// Largest number of items one page returns.
@@ -49,14 +68,12 @@ pub const MAX_PAGE: u32 = 1000;
 pub const DEFAULT_PAGE: u32 = 100;
 
 /// The configured reader `name`, or 404.
-pub fn reader<'a>(
-    s: &'a AppState,
-    name: &str,
-) -> Result<&'a crate::daemon::ReaderHandle, ApiError> {
-    s.devices
+pub fn reader(s: &AppState, name: &str) -> Result<ReaderHandle, ApiError> {
+    s.devices()
         .readers
         .iter()
         .find(|r| *r.info.name == *name)
+        .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("reader {name:?}")))
 }
 
@@ -74,8 +91,10 @@ pub fn router(state: AppState, max_body_bytes: usize) -> axum::Router {
     let v1 = OpenApiRouter::new()
         .merge(people::routes())
         .merge(devices::routes())
+        .merge(notifications::routes())
         .merge(osdp::routes())
         .merge(register::routes())
+        .merge(events::routes())
         .merge(tokens::routes())
         .merge(accounts::routes())
         .merge(workflow::routes())
@@ -85,6 +104,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> axum::Router {
     let (app, mut doc) = OpenApiRouter::new()
         .nest("/api/v1", v1)
         .merge(devices::health_routes())
+        .merge(metrics::routes())
         .split_for_parts();
     doc.info.title = "Lawang admin API".into();
     doc.info.version = env!("CARGO_PKG_VERSION").into();

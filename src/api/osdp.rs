@@ -60,7 +60,7 @@ struct KeysetRequest {
 
 /// Sends osdp_KEYSET over the reader's established secure channel. On the PD's ACK the PD
 /// holds the new key; the daemon stores nothing: the operator points `scbk_file` at the new
-/// key and restarts the daemon (until then the reader goes offline once the PD drops the
+/// key and reloads the daemon (until then the reader goes offline once the PD drops the
 /// old session).
 #[utoipa::path(post, path = "/readers/{name}/osdp/keyset", tag = "devices", params(("name" = String, Path)),
     request_body = KeysetRequest,
@@ -149,7 +149,7 @@ struct ComsetResponse {
 
 /// Sends osdp_COMSET. The PD answers osdp_COM at its old address and speed, then listens
 /// only at the new ones. The daemon does not rewrite its configuration: the reader is
-/// offline until its `address` and `baud` are changed to match and the daemon restarted.
+/// offline until its `address` and `baud` are changed to match and the daemon reloaded.
 #[utoipa::path(post, path = "/readers/{name}/osdp/comset", tag = "devices", params(("name" = String, Path)),
     request_body = ComsetRequest,
     responses((status = 200, body = ComsetResponse, description = "the PD's osdp_COM: the address and speed it now uses"),
@@ -190,7 +190,7 @@ async fn comset(
         address,
         baud,
         message: format!(
-            "the PD now listens at address {address}, {baud} baud: set address = {address} and baud = {baud} for reader {name:?} in the configuration and restart lawang; the reader is offline until then"
+            "the PD now listens at address {address}, {baud} baud: set address = {address} and baud = {baud} for reader {name:?} in the configuration and reload lawang (systemctl reload lawang); the reader is offline until then"
         ),
     }))
 }

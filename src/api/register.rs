@@ -91,7 +91,7 @@ impl RegisterQuery {
         let door = match &self.door {
             None => None,
             Some(name) => Some(
-                s.devices
+                s.devices()
                     .doors
                     .iter()
                     .find(|d| d.name == *name)

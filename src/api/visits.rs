@@ -223,7 +223,7 @@ async fn check_out(
         .await?;
     // The visitor is at the desk: every door counts them outside.
     if let Some(person) = person {
-        for door in &s.devices.doors {
+        for door in &s.devices().doors {
             let _ = door.inputs.send(DoorInput::CheckedOut(person)).await;
         }
     }

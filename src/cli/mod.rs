@@ -3,8 +3,11 @@
 //! changes the access list goes through the running daemon's API, so the door sees it at once.
 
 mod client;
+mod maintenance;
+mod notify;
 mod readers;
 mod visits;
+mod workflow;
 
 use std::path::PathBuf;
 
@@ -71,6 +74,25 @@ pub enum Command {
     /// OSDP reader maintenance, through the running daemon.
     #[command(subcommand)]
     Osdp(OsdpCmd),
+    /// Staff accounts of the workflow.
+    #[command(subcommand)]
+    Account(workflow::AccountCmd),
+    /// Access requests (Permintaan Akses): list, approve, issue the card.
+    #[command(subcommand)]
+    Request(workflow::RequestCmd),
+    /// Review campaigns (Review Akses).
+    #[command(subcommand)]
+    Review(workflow::ReviewCmd),
+    /// What waits for you (the token's role and account).
+    Inbox {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Workflow steps past their time standard (Mutu Baku Waktu), office-wide.
+    Overdue(workflow::WaitingArgs),
+    /// Notifications (email, webhooks), through the running daemon.
+    #[command(subcommand)]
+    Notify(NotifyCmd),
     /// Visitors at the desk (procedure 4): check-in, approval, badge, check-out, register.
     #[command(subcommand)]
     Visit(visits::VisitCmd),
@@ -87,6 +109,15 @@ pub enum Command {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Copy the database to a new file while the daemon runs (the door keeps working), and
+    /// check the copy. Run as root or the service user.
+    Backup {
+        /// The new file (mode 0600); an existing file is never overwritten.
+        path: PathBuf,
+    },
+    /// Replace the database with a backup, after checking it. Only while the daemon is
+    /// stopped; the replaced database is kept beside it.
+    Restore { path: PathBuf },
 }
 
 #[derive(Debug, Args)]
@@ -112,7 +143,7 @@ pub enum ReadersCmd {
 #[derive(Debug, Subcommand)]
 pub enum OsdpCmd {
     /// Install a new secure channel key on the PD (osdp_KEYSET over the established secure
-    /// channel). On success point the reader's `scbk_file` at the new key and restart.
+    /// channel). On success point the reader's `scbk_file` at the new key and reload.
     Keyset {
         #[arg(long)]
         reader: String,
@@ -141,7 +172,7 @@ pub enum OsdpCmd {
         api: ApiArgs,
     },
     /// Move the PD to a new address and speed (osdp_COMSET). The reader is then offline
-    /// until its `address` and `baud` are changed to match and lawang is restarted.
+    /// until its `address` and `baud` are changed to match and lawang is reloaded.
     Comset {
         #[arg(long)]
         reader: String,
@@ -155,13 +186,37 @@ pub enum OsdpCmd {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum NotifyCmd {
+    /// Queue a test email to ADDRESS through the configured relay.
+    Test {
+        #[arg(long, value_name = "ADDRESS")]
+        to: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// The delivery log, newest first.
+    List {
+        /// Only `pending`, `sent`, `failed`, `disabled` or `filtered` messages.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum TokenCmd {
-    /// Create a token and print it once.
+    /// Create a token and print it once: for a staff account (`--account`), or with a
+    /// role and a name.
     Create {
+        #[arg(long, required_unless_present = "account", conflicts_with = "account")]
+        role: Option<Role>,
+        #[arg(long, required_unless_present = "account")]
+        name: Option<String>,
         #[arg(long)]
-        role: Role,
-        #[arg(long)]
-        name: String,
+        account: Option<String>,
     },
     List,
     Revoke {
@@ -437,10 +492,26 @@ pub fn run(
             Ok(())
         }
         Command::Readers(ReadersCmd::List { api }) => readers::list(config, &client(api)),
+        Command::Account(cmd) => workflow::account(cmd, client),
+        Command::Request(cmd) => workflow::request(cmd, client),
+        Command::Review(cmd) => workflow::review(cmd, config, client),
+        Command::Inbox { api } => workflow::waiting(
+            false,
+            workflow::WaitingArgs { at: None, api },
+            config,
+            client,
+        ),
+        Command::Overdue(args) => workflow::waiting(true, args, config, client),
+        Command::Backup { path } => maintenance::backup(config, &path),
+        Command::Restore { path } => maintenance::restore(config, &path),
         Command::Visit(cmd) => visits::visit(cmd, config),
         Command::VisitorBadge(cmd) => visits::visitor_badge(cmd, config),
         Command::Inside { api } => visits::inside(config, api),
         Command::Status { api } => print(client(api).get("/healthz", &[])?),
+        Command::Notify(NotifyCmd::Test { to, api }) => notify::test(&client(api), &to),
+        Command::Notify(NotifyCmd::List { state, limit, api }) => {
+            notify::list(&client(api), state, limit)
+        }
         Command::Osdp(OsdpCmd::Keyset {
             reader,
             key_file,
@@ -456,7 +527,7 @@ pub fn run(
                 &json!({ "key": text.trim() }),
             )?;
             println!(
-                "the PD acknowledged the new key: set scbk_file = {:?} for reader {reader:?} and restart lawang",
+                "the PD acknowledged the new key: set scbk_file = {:?} for reader {reader:?} and reload lawang (systemctl reload lawang)",
                 key_file.display().to_string()
             );
             Ok(())
@@ -494,7 +565,7 @@ pub fn run(
                 "{}",
                 answer["message"]
                     .as_str()
-                    .unwrap_or("the PD answered COMSET; change the reader's configuration to match and restart lawang")
+                    .unwrap_or("the PD answered COMSET; change the reader's configuration to match and reload lawang (systemctl reload lawang)")
             );
             Ok(())
         }
@@ -525,12 +596,24 @@ fn token(cmd: TokenCmd, config: &Config) -> anyhow::Result<()> {
         role: Role::Admin,
     };
     match cmd {
-        TokenCmd::Create { role, name } => {
+        TokenCmd::Create {
+            role,
+            name,
+            account,
+        } => {
             let t = db.write_blocking(|tx| {
-                Ok((
-                    tokens::create(tx, &name, role, &actor, Utc::now())?,
-                    Changed::none(),
-                ))
+                let t = match (account, role, name) {
+                    (Some(a), _, _) => tokens::create_for_account(tx, &a, &actor, Utc::now())?,
+                    (None, Some(role), Some(name)) => {
+                        tokens::create(tx, &name, role, &actor, Utc::now())?
+                    }
+                    _ => {
+                        return Err(store::StoreError::Invalid(
+                            "give --account, or --role and --name".into(),
+                        ));
+                    }
+                };
+                Ok((t, Changed::none()))
             })?;
             eprintln!(
                 "token {} ({}, role {}); it is shown only this once:",

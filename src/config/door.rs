@@ -170,7 +170,7 @@ pub fn relay_bytes(text: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DoorConfig {
     pub name: String,
     pub unlock: Duration,

@@ -15,6 +15,7 @@ use toml::Spanned;
 use crate::model::Direction;
 
 mod door;
+mod notify;
 mod osdp;
 mod visitors;
 mod workflow;
@@ -23,6 +24,9 @@ use crate::reader::frame::wiegand::WiegandOptions;
 pub use door::{
     ActuatorConfig, AntiPassback, DoorConfig, DoorFile, FailMode, InputLine, PinMode, PinRule,
     relay_bytes,
+};
+pub use notify::{
+    NotifyConfig, NotifyFile, RetryPolicy, SmtpConfig, SmtpTls, WebhookConfig, redact_url,
 };
 pub use osdp::{OsdpKey, OsdpReaderConfig};
 pub use visitors::{VisitorsConfig, VisitorsFile};
@@ -61,6 +65,10 @@ pub struct ConfigFile {
     pub log: LogFile,
     #[serde(default)]
     pub pin: PinFile,
+    #[serde(default)]
+    pub notify: NotifyFile,
+    #[serde(default)]
+    pub register: RegisterFile,
     #[serde(default, rename = "door")]
     pub doors: Vec<DoorFile>,
     #[serde(default, rename = "reader")]
@@ -139,6 +147,27 @@ impl Default for PinFile {
     }
 }
 
+/// How long the register is kept.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegisterFile {
+    /// Lines older than this many days are archived to CSV and removed (at least 90).
+    pub retention_days: Spanned<u32>,
+}
+
+impl Default for RegisterFile {
+    fn default() -> Self {
+        RegisterFile {
+            retention_days: Spanned::new(0..0, DEFAULT_RETENTION_DAYS),
+        }
+    }
+}
+
+/// Two years: the register answers questions about who entered long after the fact.
+pub const DEFAULT_RETENTION_DAYS: u32 = 730;
+/// Three months: below this an incident could be pruned before it is looked into.
+pub const MIN_RETENTION_DAYS: u32 = 90;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -212,26 +241,29 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub log: LogConfig,
     pub pin: PinConfig,
+    pub notify: NotifyConfig,
+    /// Register lines older than this are archived and pruned.
+    pub retention_days: u32,
     pub doors: Vec<DoorConfig>,
     pub readers: Vec<ReaderConfig>,
     pub workflow: WorkflowConfig,
     pub visitors: VisitorsConfig,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinConfig {
     pub timeout: Duration,
     pub attempts: u32,
     pub lockout: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogConfig {
     pub format: LogFormat,
     pub level: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReaderConfig {
     pub name: String,
     pub door: String,
@@ -407,6 +439,8 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
             level: file.log.level.clone(),
         },
         pin: validate_pin(&file.pin)?,
+        notify: notify::validate(&file.notify)?,
+        retention_days: validate_retention(&file.register)?,
         doors,
         readers,
         workflow: workflow::validate(&file.workflow)?,
@@ -546,6 +580,19 @@ fn validate_pin(p: &PinFile) -> Result<PinConfig, Invalid> {
     })
 }
 
+fn validate_retention(r: &RegisterFile) -> Result<u32, Invalid> {
+    let days = *r.retention_days.get_ref();
+    if days < MIN_RETENTION_DAYS {
+        return Err((
+            r.retention_days.span(),
+            format!(
+                "register.retention_days must be at least {MIN_RETENTION_DAYS} (three months), got {days}"
+            ),
+        ));
+    }
+    Ok(days)
+}
+
 /// Names appear in URLs, udev rules and printed reports: keep them to a safe alphabet.
 fn check_name(key: &str, name: &Spanned<String>) -> Result<(), Invalid> {
     let ok = !name.get_ref().is_empty()
@@ -572,8 +619,9 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 impl ConfigFile {
-    /// The effective configuration as TOML, for `check-config`. No key holds a secret yet;
-    /// keys that will (OSDP keys, webhook tokens) are paths to files, never the secret itself.
+    /// The effective configuration as TOML, for `check-config`. No key holds a secret: keys
+    /// for secrets (OSDP keys, the SMTP password, the webhook signing key) are paths to
+    /// files, and a webhook URL is shown without its path.
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
     }

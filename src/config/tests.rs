@@ -183,3 +183,41 @@ fn anti_passback_needs_an_out_reader() {
     assert_eq!(ok.doors[0].anti_passback, AntiPassback::Enforce);
     assert!(parse("[[door]]\nname = \"a\"\nanti_passback = \"sometimes\"\n").is_err());
 }
+
+#[test]
+fn register_retention_defaults_to_two_years_and_never_below_three_months() {
+    assert_eq!(parse("").unwrap().retention_days, 730);
+    assert_eq!(
+        parse("[register]\nretention_days = 90\n")
+            .unwrap()
+            .retention_days,
+        90
+    );
+    let e = parse("\n[register]\nretention_days = 89\n").unwrap_err();
+    assert!(e.contains("line 3") && e.contains("at least 90"), "{e}");
+}
+
+#[test]
+fn the_packaged_configuration_and_its_commented_examples_parse() {
+    let packaged = include_str!("../../debian/lawang.toml");
+    let c = parse(packaged).unwrap();
+    assert_eq!(c.data_dir, Path::new("/var/lib/lawang"));
+    assert_eq!(c.retention_days, 730);
+    assert!(c.doors.is_empty());
+    let is_setting = |l: &str| {
+        l.starts_with('[')
+            || l.split_once(" = ")
+                .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+    };
+    let uncommented: String = packaged
+        .lines()
+        .map(|l| match l.strip_prefix("# ") {
+            Some(setting) if is_setting(setting) => setting,
+            _ => l,
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let c = parse(&uncommented).unwrap();
+    assert_eq!(c.doors.len(), 1);
+    assert_eq!(c.readers.len(), 2);
+}

@@ -122,7 +122,7 @@ fn default_inform_hours() -> u32 {
 }
 
 /// The validated workflow settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WorkflowConfig {
     pub server_room: Chain,
     pub control_panel: Chain,
@@ -131,7 +131,7 @@ pub struct WorkflowConfig {
     pub review: ReviewConfig,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReviewConfig {
     pub schedule: ReviewSchedule,
     pub decide_within_days: u32,

@@ -17,16 +17,21 @@ use tokio_util::sync::CancellationToken;
 use super::pin_entry::PinEntry;
 use super::presence::{Inside, Presence};
 use super::state::{Action, Alarm, DoorState, Event};
-use super::{ActiveAlarm, Actuator, DoorInput, DoorStatus, Strike, TapOutcome};
+use super::{ActiveAlarm, Actuator, AlarmNotice, DoorInput, DoorStatus, Strike, TapOutcome};
 use crate::config::PinRule;
 use crate::decision::{self, AccessList, Decision, Reason};
+use crate::metrics::DoorMetrics;
 use crate::model::{DoorId, ReaderId};
 use crate::pin::Lockout;
 use crate::reader::{Feedback, ReaderEvent, ReaderInfo, ReaderMessage, ReaderStatus, TapReply};
 use crate::register::{self, RegisterLine};
 use crate::store::register::RegisterWriter;
 
+mod control;
+pub use control::DoorControl;
+
 /// One reader attached to this door.
+#[derive(Debug)]
 pub struct ReaderSlot {
     pub info: ReaderInfo,
     pub repeat_window: Duration,
@@ -52,6 +57,10 @@ pub struct DoorController {
     pub presence: Presence,
     /// The presence list, published after every change (for `GET /inside`).
     pub inside: watch::Sender<Vec<Inside>>,
+    /// Where alarm changes are announced (alarm webhooks); `None` when nobody listens.
+    pub alarm_notices: Option<mpsc::Sender<AlarmNotice>>,
+    /// This door's counters; the tap path only adds to them.
+    pub metrics: Arc<DoorMetrics>,
 }
 
 /// A decision still owed to an API caller once the strike has moved.
@@ -67,9 +76,24 @@ impl DoorController {
     /// Runs until `shutdown`, then locks the door. `inputs` carries the contact, the exit
     /// button and reader status changes; it may close early on a door without inputs.
     pub async fn run(
+        self,
+        events: mpsc::Receiver<ReaderMessage>,
+        inputs: mpsc::Receiver<DoorInput>,
+        shutdown: CancellationToken,
+    ) {
+        let (_, mut control) = mpsc::channel(1);
+        self.run_controlled(events, inputs, &mut control, shutdown)
+            .await
+    }
+
+    /// [`DoorController::run`], also taking readers attached and detached while it runs
+    /// and the watchdog's heartbeats. `control` is borrowed so the caller decides when it
+    /// closes: after marking the controller as finished, never before.
+    pub async fn run_controlled(
         mut self,
         mut events: mpsc::Receiver<ReaderMessage>,
         mut inputs: mpsc::Receiver<DoorInput>,
+        control: &mut mpsc::Receiver<DoorControl>,
         shutdown: CancellationToken,
     ) {
         let (mut state, first) = DoorState::new(self.unlock_for, self.held_open_after);
@@ -80,6 +104,7 @@ impl DoorController {
         let mut last: HashMap<ReaderId, LastRead> = HashMap::new();
         let mut pending: HashMap<ReaderId, PinEntry> = HashMap::new();
         let mut inputs_open = true;
+        let mut control_open = true;
         loop {
             let deadline = [
                 state.next_deadline(),
@@ -92,6 +117,13 @@ impl DoorController {
             let actions = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
+                c = control.recv(), if control_open => {
+                    match c {
+                        Some(c) => self.control(c, &mut last, &mut pending, &mut presence).await,
+                        None => control_open = false,
+                    }
+                    Vec::new()
+                }
                 _ = sleep_until(deadline), if deadline.is_some() => {
                     let now = Instant::now();
                     self.expire_pins(&mut pending, &mut presence, now).await;
@@ -151,7 +183,7 @@ impl DoorController {
             let decision = self.check_pin(&entry, pin).await;
             let event = ReaderEvent::Card(entry.credential);
             let (outcome, reply) = self
-                .finish(slot, &event, decision, entry.reply, presence)
+                .finish(slot, &event, decision, entry.reply, presence, None)
                 .await;
             return (outcome.decision.is_granted(), reply.map(|r| (r, outcome)));
         }
@@ -193,6 +225,7 @@ impl DoorController {
                     refused,
                     old.reply,
                     presence,
+                    None,
                 )
                 .await;
             send(reply.map(|r| (r, outcome)));
@@ -221,7 +254,14 @@ impl DoorController {
             (_, Gate::AskPin(decision, _)) | (_, Gate::Decided(decision)) => decision,
         };
         let (outcome, reply) = self
-            .finish(slot, &msg.event, decision, msg.reply.take(), presence)
+            .finish(
+                slot,
+                &msg.event,
+                decision,
+                msg.reply.take(),
+                presence,
+                Some(msg.read_at),
+            )
             .await;
         let granted = outcome.decision.is_granted();
         let owed = reply.map(|r| (r, outcome.clone()));
@@ -324,6 +364,7 @@ impl DoorController {
                     refused,
                     entry.reply,
                     presence,
+                    None,
                 )
                 .await;
             send(reply.map(|r| (r, outcome)));
@@ -333,6 +374,8 @@ impl DoorController {
     /// Applies the door's own rules (escort, anti-passback), records the final decision and
     /// answers the reader; the line of a grant is on disk before this returns it. The API
     /// caller's reply is handed back, to be sent once the strike has moved.
+    /// `read_at`: when the card was read, for the latency metric (none when a person's PIN
+    /// typing is part of the wait).
     async fn finish(
         &self,
         slot: &ReaderSlot,
@@ -340,6 +383,7 @@ impl DoorController {
         decision: Decision,
         mut reply: Option<TapReply>,
         presence: &mut Presence,
+        read_at: Option<Instant>,
     ) -> (TapOutcome, Option<TapReply>) {
         let direction = slot.info.direction;
         let decision = presence.admit(decision, direction, Instant::now());
@@ -374,6 +418,10 @@ impl DoorController {
                 }
             }
         }
+        self.metrics.tap(
+            outcome.decision.reason(),
+            read_at.map(|t| Instant::now().saturating_duration_since(t)),
+        );
         let granted = outcome.decision.is_granted();
         if granted
             && let Some(on) = presence.passed(&outcome.decision, direction, now, Instant::now())
@@ -516,16 +564,31 @@ impl DoorController {
             return;
         }
         if on {
+            self.metrics.alarm_raised(alarm);
             tracing::warn!(door = %self.name, alarm = alarm.code(), reader = reader_name, "alarm");
         } else {
             tracing::info!(door = %self.name, alarm = alarm.code(), reader = reader_name, "alarm cleared");
+        }
+        let at = Utc::now();
+        if let Some(notices) = &self.alarm_notices {
+            let notice = AlarmNotice {
+                at,
+                door: self.name.clone(),
+                alarm,
+                reader: reader_name,
+                raised: on,
+            };
+            // Never waits: the door does not slow down for a webhook.
+            if let Err(mpsc::error::TrySendError::Full(_)) = notices.try_send(notice) {
+                tracing::warn!(door = %self.name, alarm = alarm.code(), "alarm notice dropped: the notification queue is full");
+            }
         }
         let event = if on {
             register::Event::AlarmRaised(alarm)
         } else {
             register::Event::AlarmCleared(alarm)
         };
-        self.record(RegisterLine::door_event(Utc::now(), self.id, reader, event))
+        self.record(RegisterLine::door_event(at, self.id, reader, event))
             .await;
     }
 

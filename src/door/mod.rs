@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use crate::decision::Decision;
 use crate::model::ReaderId;
 pub use actuator::{Actuator, Strike};
-pub use controller::{DoorController, ReaderSlot};
+pub use controller::{DoorControl, DoorController, ReaderSlot};
 pub use presence::{Inside, Presence};
 pub use state::Alarm;
 
@@ -85,6 +85,20 @@ impl DoorStatus {
             alarms: Vec::new(),
         }
     }
+}
+
+/// An alarm raised or cleared, for those told about it off the door's path (alarm
+/// webhooks). The controller hands it over without waiting: when the queue is full, the
+/// notice is dropped (the register line is written regardless).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmNotice {
+    pub at: DateTime<Utc>,
+    pub door: String,
+    pub alarm: Alarm,
+    /// The reader, for reader alarms.
+    pub reader: Option<String>,
+    /// Raised (`true`) or cleared.
+    pub raised: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]

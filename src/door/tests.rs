@@ -45,8 +45,11 @@ struct Rig {
     inputs: mpsc::Sender<DoorInput>,
     log: Arc<Mutex<Vec<(Strike, i64)>>>,
     status: watch::Receiver<DoorStatus>,
+    control: mpsc::Sender<DoorControl>,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
+    /// Alarm notices as the notify task would receive them.
+    notices: mpsc::Receiver<AlarmNotice>,
 }
 
 const READER: i64 = 7;
@@ -66,6 +69,7 @@ fn rig_full(
     let (inputs, inputs_rx) = mpsc::channel(16);
     let (status_tx, status) = watch::channel(DoorStatus::new(Utc::now()));
     let (feedback, _) = mpsc::channel(8);
+    let (notices_tx, notices) = mpsc::channel(16);
     let info = ReaderInfo {
         id: READER,
         name: "masuk".into(),
@@ -98,9 +102,17 @@ fn rig_full(
         lockout: Arc::new(Lockout::new(3, Duration::from_secs(900))),
         presence: Presence::default(),
         inside: watch::channel(Vec::new()).0,
+        alarm_notices: Some(notices_tx),
+        metrics: Default::default(),
     };
     let stop = CancellationToken::new();
-    let task = tokio::spawn(controller.run(rx, inputs_rx, stop.clone()));
+    let (control, mut control_rx) = mpsc::channel(4);
+    let stopping = stop.clone();
+    let task = tokio::spawn(async move {
+        controller
+            .run_controlled(rx, inputs_rx, &mut control_rx, stopping)
+            .await
+    });
     let output = ReaderOutput::new(READER, tx, Arc::new(watch::channel(ReaderStatus::Online).0));
     Rig {
         f,
@@ -108,8 +120,10 @@ fn rig_full(
         inputs,
         log,
         status,
+        control,
         stop,
         task,
+        notices,
     }
 }
 
@@ -244,6 +258,16 @@ async fn send(rig: &Rig, inputs: &[DoorInput]) {
     }
 }
 
+/// The next alarm notice as (code, reader, raised).
+async fn notice(rig: &mut Rig) -> (&'static str, Option<String>, bool) {
+    let n = tokio::time::timeout(Duration::from_secs(5), rig.notices.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n.door, "ruang-server");
+    (n.alarm.code(), n.reader, n.raised)
+}
+
 async fn settle(rig: &Rig, check: impl Fn(&DoorStatus) -> bool) {
     let mut status = rig.status.clone();
     tokio::time::timeout(Duration::from_secs(5), status.wait_for(|s| check(s)))
@@ -265,7 +289,7 @@ async fn the_exit_button_opens_and_is_recorded() {
 
 #[tokio::test]
 async fn a_forced_door_raises_an_alarm_until_it_closes() {
-    let rig = rig(Duration::ZERO);
+    let mut rig = rig(Duration::ZERO);
     send(&rig, &[DoorInput::Contact(Contact::Closed)]).await;
     send(&rig, &[DoorInput::Contact(Contact::Open)]).await;
     settle(&rig, |s| {
@@ -282,6 +306,8 @@ async fn a_forced_door_raises_an_alarm_until_it_closes() {
             ("alarm_cleared".into(), "door_forced".into())
         ]
     );
+    assert_eq!(notice(&mut rig).await, ("door_forced", None, true));
+    assert_eq!(notice(&mut rig).await, ("door_forced", None, false));
     assert_eq!(
         strikes(&rig),
         [(Strike::Locked, 0)],
@@ -291,7 +317,7 @@ async fn a_forced_door_raises_an_alarm_until_it_closes() {
 
 #[tokio::test]
 async fn a_reader_going_offline_is_an_alarm_naming_the_reader() {
-    let rig = rig(Duration::ZERO);
+    let mut rig = rig(Duration::ZERO);
     let offline = ReaderStatus::Offline {
         detail: "unplugged".into(),
     };
@@ -334,6 +360,13 @@ async fn a_reader_going_offline_is_an_alarm_naming_the_reader() {
         ],
         "a repeated offline report is one alarm"
     );
+    let masuk = Some("masuk".to_owned());
+    assert_eq!(
+        notice(&mut rig).await,
+        ("reader_offline", masuk.clone(), true)
+    );
+    assert_eq!(notice(&mut rig).await, ("reader_offline", masuk, false));
+    assert!(rig.notices.try_recv().is_err(), "one notice per change");
 }
 
 #[tokio::test]
@@ -464,4 +497,67 @@ async fn a_held_card_on_a_hardware_reader_counts_once() {
     tap(&rig, "BADBAD").await;
     let taps: Vec<_> = events(&rig, 2).await.into_iter().map(|(_, r)| r).collect();
     assert_eq!(taps, ["granted", "unknown_credential"]);
+}
+
+#[tokio::test]
+async fn a_detached_reader_takes_its_alarms_with_it_and_is_no_longer_heard() {
+    let rig = rig(Duration::ZERO);
+    let offline = ReaderStatus::Offline {
+        detail: "unplugged".into(),
+    };
+    send(
+        &rig,
+        &[DoorInput::ReaderStatus {
+            reader: READER,
+            status: offline,
+        }],
+    )
+    .await;
+    settle(&rig, |s| !s.alarms.is_empty()).await;
+
+    let (done, detached) = oneshot::channel();
+    rig.control
+        .send(DoorControl::Detach(READER, done))
+        .await
+        .unwrap();
+    detached.await.unwrap();
+    settle(&rig, |s| s.alarms.is_empty()).await;
+    assert_eq!(
+        events(&rig, 2).await,
+        [
+            ("alarm".into(), "reader_offline".into()),
+            ("alarm_cleared".into(), "reader_offline".into())
+        ]
+    );
+    let card = Credential::parse_hex(Technology::Iso14443, "C0FFEE").unwrap();
+    let (reply, outcome) = oneshot::channel();
+    assert!(rig.output.send(ReaderEvent::Card(card), Some(reply)).await);
+    assert!(outcome.await.is_err(), "no decision for a detached reader");
+
+    let (feedback, _) = mpsc::channel(8);
+    let (done, attached) = oneshot::channel();
+    let slot = ReaderSlot {
+        info: ReaderInfo {
+            id: READER,
+            name: "masuk".into(),
+            door: rig.f.door,
+            direction: Direction::In,
+            kind: "simulated",
+        },
+        repeat_window: Duration::ZERO,
+        feedback,
+    };
+    rig.control
+        .send(DoorControl::Attach(slot, done))
+        .await
+        .unwrap();
+    attached.await.unwrap();
+    assert!(tap(&rig, "C0FFEE").await.decision.is_granted());
+
+    let (answer, heard) = oneshot::channel();
+    rig.control
+        .send(DoorControl::Heartbeat(answer))
+        .await
+        .unwrap();
+    heard.await.unwrap();
 }

@@ -171,14 +171,6 @@ pub fn named(conn: &Connection, field: &str, username: &str, role: Role) -> Resu
     Ok(a)
 }
 
-pub fn username_of(conn: &Connection, id: Option<i64>) -> Result<Option<String>> {
-    let Some(id) = id else { return Ok(None) };
-    Ok(conn
-        .prepare_cached("SELECT username FROM account WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?)
-}
-
 /// Email addresses of the active accounts holding `role`.
 pub fn emails_of_role(conn: &Connection, role: Role) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(

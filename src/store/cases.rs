@@ -22,13 +22,6 @@ impl CaseType {
             CaseType::Removal => "removal",
         }
     }
-
-    fn table(self) -> &'static str {
-        match self {
-            CaseType::Request => "request",
-            CaseType::Removal => "removal",
-        }
-    }
 }
 
 /// One line of a case's history.
@@ -131,7 +124,8 @@ pub fn advance(
         &format!(
             "UPDATE {} SET status = ?2, step_index = ?3, step_since = ?4, updated_at = ?5
              WHERE id = ?1",
-            case.table()
+            // The case type is its table's name.
+            case.as_str()
         ),
         params![id, status.as_str(), index, since, to_ms(now)],
     )?;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
 use super::{Result, to_ms};
-use crate::config::Config;
+use crate::config::{DoorConfig, ReaderConfig};
 use crate::model::{DoorId, ReaderId};
 
 #[derive(Debug, Clone, Default)]
@@ -18,9 +18,14 @@ pub struct DeviceIds {
 
 /// Inserts configured doors and readers that are new, updates readers that moved. Rows of
 /// devices no longer configured stay, so old register lines keep their names.
-pub fn sync(conn: &Connection, config: &Config, now: DateTime<Utc>) -> Result<DeviceIds> {
+pub fn sync(
+    conn: &Connection,
+    doors: &[DoorConfig],
+    readers: &[ReaderConfig],
+    now: DateTime<Utc>,
+) -> Result<DeviceIds> {
     let mut ids = DeviceIds::default();
-    for door in &config.doors {
+    for door in doors {
         conn.execute(
             "INSERT INTO door (name, created_at) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING",
             params![door.name, to_ms(now)],
@@ -30,7 +35,7 @@ pub fn sync(conn: &Connection, config: &Config, now: DateTime<Utc>) -> Result<De
         })?;
         ids.doors.insert(door.name.clone(), id);
     }
-    for reader in &config.readers {
+    for reader in readers {
         let door = ids.doors[&reader.door];
         conn.execute(
             "INSERT INTO reader (name, door_id, direction, kind, created_at)

@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_person_pin.sql"),
     include_str!("migrations/0003_workflow.sql"),
+    include_str!("migrations/0004_outbox.sql"),
     include_str!("migrations/0005_visits.sql"),
 ];
 

@@ -4,11 +4,15 @@
 //! `spawn_blocking`) and the register writer's own thread ([`register::RegisterWriter`]),
 //! so a slow admin query never delays a door. Every admin write refreshes the in-memory
 //! access list while still holding the admin lock, so a revocation is in force at the door
-//! before the call that made it returns and no two refreshes can interleave.
+//! before the call that made it returns and no two refreshes can interleave. Every committed
+//! admin write also rings the outbox doorbell, so a notification queued with a change
+//! (see [`outbox`]) leaves as soon as the change is committed.
 
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod backlog;
+pub mod backup;
 pub mod badges;
 pub mod cases;
 pub mod devices;
@@ -20,8 +24,10 @@ pub mod presence;
 pub mod register;
 pub mod removals;
 pub mod requests;
+pub mod retention;
 pub mod reviews;
 pub mod rights;
+pub mod scheduler;
 pub mod tokens;
 pub mod visitor_badges;
 pub mod visits;
@@ -174,6 +180,7 @@ impl Changed {
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
     access: Arc<AccessList>,
+    outbox: Arc<tokio::sync::Notify>,
 }
 
 impl Db {
@@ -184,11 +191,19 @@ impl Db {
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
             access: Arc::new(AccessList::new(snapshot)),
+            outbox: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
     pub fn access_list(&self) -> Arc<AccessList> {
         self.access.clone()
+    }
+
+    /// Notified after every committed write: the notify task waits on it for new messages
+    /// in the outbox. (Always rung: admin writes are few, and a look at the outbox is one
+    /// indexed read.)
+    pub fn outbox_doorbell(&self) -> Arc<tokio::sync::Notify> {
+        self.outbox.clone()
     }
 
     /// Runs a read off the async threads.
@@ -221,12 +236,14 @@ impl Db {
     {
         let conn = self.conn.clone();
         let access = self.access.clone();
-        tokio::task::spawn_blocking(move || {
+        let written = tokio::task::spawn_blocking(move || {
             let mut conn = conn.lock().map_err(|_| poisoned())?;
             Self::write_locked(&mut conn, &access, f)
         })
         .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+        .map_err(|e| StoreError::Task(e.to_string()))??;
+        self.outbox.notify_one();
+        Ok(written)
     }
 
     /// The same as [`Db::write`] for callers already off the async threads (start-up).
@@ -235,7 +252,9 @@ impl Db {
         f: impl FnOnce(&Transaction) -> Result<(R, Changed)>,
     ) -> Result<R> {
         let mut conn = self.conn.lock().map_err(|_| poisoned())?;
-        Self::write_locked(&mut conn, &self.access, f)
+        let written = Self::write_locked(&mut conn, &self.access, f)?;
+        self.outbox.notify_one();
+        Ok(written)
     }
 
     fn write_locked<R>(

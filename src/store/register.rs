@@ -3,17 +3,23 @@
 //! Door controllers hand lines to the writer through a channel. The writer takes whatever
 //! has queued up, writes it in one transaction with one fsync, and acknowledges every line.
 //! A burst from several readers therefore costs one fsync, not one per tap; a granted tap
-//! waits for its acknowledgement before the door unlocks.
+//! waits for its acknowledgement before the door unlocks. Once a batch is acknowledged, its
+//! lines are read back (with names) and published to the live event stream, if anyone
+//! listens: subscribers never delay a door.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 use serde::Serialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::{Result, StoreError, from_ms, to_ms};
+use crate::metrics::RegisterMetrics;
 use crate::model::{Direction, DoorId, PersonId};
 use crate::register::RegisterLine;
 
@@ -24,6 +30,25 @@ const QUEUE: usize = 8192;
 
 type Ack = oneshot::Sender<Result<i64, String>>;
 
+/// Committed lines as the API shows them, for the live event stream.
+pub type Committed = broadcast::Sender<Arc<RegisterEntry>>;
+
+/// Who hears about what the writer did.
+#[derive(Clone)]
+pub struct Observers {
+    pub metrics: Arc<RegisterMetrics>,
+    pub committed: Committed,
+}
+
+impl Default for Observers {
+    fn default() -> Self {
+        Observers {
+            metrics: Arc::default(),
+            committed: broadcast::channel(1).0,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct RegisterWriter {
     tx: mpsc::Sender<(RegisterLine, Option<Ack>)>,
@@ -33,14 +58,22 @@ impl RegisterWriter {
     /// Starts the writer thread on its own connection to `path`. The thread ends, after
     /// writing everything queued, once every `RegisterWriter` clone is dropped.
     pub fn start(path: &Path) -> Result<(RegisterWriter, JoinHandle<()>)> {
-        Self::start_with(super::open(path)?)
+        Self::start_observed(super::open(path)?, Observers::default())
     }
 
     pub fn start_with(conn: Connection) -> Result<(RegisterWriter, JoinHandle<()>)> {
+        Self::start_observed(conn, Observers::default())
+    }
+
+    /// Starts the writer with its metrics and the stream committed lines are published on.
+    pub fn start_observed(
+        conn: Connection,
+        observers: Observers,
+    ) -> Result<(RegisterWriter, JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let handle = std::thread::Builder::new()
             .name("register-writer".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || run(conn, rx, observers))
             .map_err(|e| StoreError::Task(format!("cannot start the register writer: {e}")))?;
         Ok((RegisterWriter { tx }, handle))
     }
@@ -72,7 +105,11 @@ impl RegisterWriter {
     }
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<(RegisterLine, Option<Ack>)>) {
+fn run(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<(RegisterLine, Option<Ack>)>,
+    observers: Observers,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -82,15 +119,23 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<(RegisterLine, Option<Ack>)>
                 Err(_) => break,
             }
         }
-        match write_batch(&mut conn, &batch) {
+        let started = Instant::now();
+        let written = write_batch(&mut conn, &batch);
+        let metrics = &observers.metrics;
+        metrics.commit.observe(started.elapsed());
+        match written {
             Ok(first_id) => {
+                let n = batch.len() as i64;
+                metrics.lines.fetch_add(n as u64, Relaxed);
                 for (i, (_, ack)) in batch.drain(..).enumerate() {
                     if let Some(ack) = ack {
                         let _ = ack.send(Ok(first_id + i as i64));
                     }
                 }
+                publish(&conn, &observers.committed, first_id, first_id + n - 1);
             }
             Err(e) => {
+                metrics.failed_lines.fetch_add(batch.len() as u64, Relaxed);
                 tracing::error!(error = %e, lines = batch.len(), "register lines could not be written");
                 for (line, ack) in batch.drain(..) {
                     tracing::error!(at = %line.at, door = line.door, event = line.kind(), reason = line.reason(), "unrecorded register line");
@@ -100,6 +145,22 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<(RegisterLine, Option<Ack>)>
                 }
             }
         }
+    }
+}
+
+/// Reads the committed lines back with their names and sends them to the event stream's
+/// subscribers; nothing is read when nobody listens.
+fn publish(conn: &Connection, committed: &Committed, first: i64, last: i64) {
+    if committed.receiver_count() == 0 {
+        return;
+    }
+    match range(conn, first, last) {
+        Ok(entries) => {
+            for e in entries {
+                let _ = committed.send(Arc::new(e));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "committed register lines not published"),
     }
 }
 
@@ -176,16 +237,25 @@ pub struct RegisterFilter {
     pub limit: u32,
 }
 
-const SELECT: &str = "SELECT r.id, r.at, r.event, d.name, rd.name, r.direction, r.credential,
+/// The columns of a [`RegisterEntry`], with the names joined in.
+macro_rules! columns {
+    () => {
+        "SELECT r.id, r.at, r.event, d.name, rd.name, r.direction, r.credential,
         r.credential_id, r.person_id, p.name, p.id_number, p.unit, r.granted, r.reason
     FROM register r
     LEFT JOIN door d ON d.id = r.door_id
     LEFT JOIN reader rd ON rd.id = r.reader_id
-    LEFT JOIN person p ON p.id = r.person_id
-    WHERE (?1 IS NULL OR r.at >= ?1) AND (?2 IS NULL OR r.at < ?2)
+    LEFT JOIN person p ON p.id = r.person_id"
+    };
+}
+
+const SELECT: &str = concat!(
+    columns!(),
+    " WHERE (?1 IS NULL OR r.at >= ?1) AND (?2 IS NULL OR r.at < ?2)
       AND (?3 IS NULL OR r.door_id = ?3) AND (?4 IS NULL OR r.person_id = ?4)
       AND (?5 IS NULL OR r.granted = ?5) AND (?6 IS NULL OR r.id < ?6)
-      AND (?7 IS NULL OR r.event = ?7)";
+      AND (?7 IS NULL OR r.event = ?7)"
+);
 
 /// Newest first.
 pub fn list(conn: &Connection, f: &RegisterFilter) -> Result<Vec<RegisterEntry>> {
@@ -203,6 +273,16 @@ pub fn list(conn: &Connection, f: &RegisterFilter) -> Result<Vec<RegisterEntry>>
         ],
         entry,
     )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Lines `first..=last` by id, oldest first.
+pub fn range(conn: &Connection, first: i64, last: i64) -> Result<Vec<RegisterEntry>> {
+    let mut stmt = conn.prepare_cached(concat!(
+        columns!(),
+        " WHERE r.id BETWEEN ?1 AND ?2 ORDER BY r.id"
+    ))?;
+    let rows = stmt.query_map(params![first, last], entry)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

@@ -169,7 +169,7 @@ pub fn act(
     conn: &Connection,
     tz: Tz,
     id: i64,
-    step: &str,
+    step: Option<&str>,
     kind: StepKind,
     approve: bool,
     note: Option<&str>,
@@ -178,6 +178,18 @@ pub fn act(
 ) -> Result<(RemovalView, Changed)> {
     let note = cases::note(note, !approve, "a reason for the refusal (note)")?;
     let stored = load(conn, id)?;
+    // Deactivate and confirm are named by their kind, in the chain the removal was filed with.
+    let step = match step {
+        Some(s) => s.to_owned(),
+        None => stored
+            .chain
+            .0
+            .iter()
+            .find(|s| s.kind == kind)
+            .map(|s| s.name.clone())
+            .unwrap_or_default(),
+    };
+    let step = step.as_str();
     let name = format!("removal {id}");
     let case = CaseState {
         name: &name,

@@ -27,7 +27,12 @@ pub(crate) fn fixture() -> Fixture {
     )
     .unwrap();
     let ids = db
-        .write_blocking(|tx| Ok((devices::sync(tx, &config, Utc::now())?, Changed::none())))
+        .write_blocking(|tx| {
+            Ok((
+                devices::sync(tx, &config.doors, &config.readers, Utc::now())?,
+                Changed::none(),
+            ))
+        })
         .unwrap();
     Fixture {
         dir,

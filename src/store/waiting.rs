@@ -1,6 +1,7 @@
 //! Everything that waits for someone: open steps of requests and removals, undecided review
-//! items, accounts still open past their planned end, visits waiting for the head's approval. The inbox of each role and the
-//! overdue list (Mutu Baku Waktu) are views of this one list.
+//! items, accounts still open past their planned end, visits waiting for the head's
+//! approval. The inbox of each role and the overdue list (Mutu Baku Waktu) are views of
+//! this one list.
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;

@@ -142,3 +142,18 @@ pub fn account_overdue(
         ),
     }
 }
+
+/// A reminder of something still waiting: before its deadline (review items) or after.
+pub fn reminder(title: &str, label: &str, due: DateTime<Utc>, overdue: bool, tz: Tz) -> Text {
+    let when = if overdue {
+        format!("Batas waktu telah lewat pada {}.", local(due, tz))
+    } else {
+        format!("Batas waktu: {}.", local(due, tz))
+    };
+    Text {
+        subject: format!("[Lawang] Pengingat: {title}"),
+        body: format!(
+            "Yth. Bapak/Ibu,\n\n{title} masih menunggu tindakan Anda:\n{label}.\n\n{when}{FOOTER}"
+        ),
+    }
+}

@@ -52,6 +52,11 @@ impl TestDaemon {
 
     /// Starts the daemon with `extra` config (doors, readers) on 127.0.0.1:0.
     pub fn start_with(extra: &str) -> TestDaemon {
+        Self::start_with_env(extra, &[])
+    }
+
+    /// [`TestDaemon::start_with`], with more environment variables for the daemon.
+    pub fn start_with_env(extra: &str, env: &[(&str, String)]) -> TestDaemon {
         let dir = tempfile::tempdir().unwrap();
         let config = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\n[store]\ndata_dir = {:?}\n{}",
@@ -62,7 +67,7 @@ impl TestDaemon {
             )
         );
         std::fs::write(dir.path().join("lawang.toml"), config).unwrap();
-        let child = spawn_serve(dir.path());
+        let child = spawn_serve_env(dir.path(), env);
         let addr_file = dir.path().join("data/api.addr");
         let addr = wait_for(&addr_file, Duration::from_secs(20))
             .unwrap_or_else(|| panic!("daemon did not start; log:\n{}", log(dir.path())));
@@ -177,6 +182,30 @@ impl TestDaemon {
             .unwrap()
     }
 
+    /// Rewrites the configuration file (`extra` as in [`TestDaemon::start_with`]).
+    pub fn write_config(&self, extra: &str) {
+        let config = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n[store]\ndata_dir = {:?}\n{}",
+            self.data_dir(),
+            extra.replace(
+                "@STRIKE@",
+                &self.dir.path().join("strike.log").display().to_string()
+            )
+        );
+        std::fs::write(self.config_path(), config).unwrap();
+    }
+
+    /// Sends a signal (`HUP`, `TERM`) to the daemon.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("daemon stopped").id();
+        let ok = Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{signal} {pid}");
+    }
+
     /// SIGTERM, then waits for the orderly stop.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("daemon already stopped");
@@ -205,6 +234,10 @@ impl Drop for TestDaemon {
 }
 
 pub fn spawn_serve(dir: &Path) -> Child {
+    spawn_serve_env(dir, &[])
+}
+
+pub fn spawn_serve_env(dir: &Path, env: &[(&str, String)]) -> Child {
     let log = std::fs::File::create(dir.join(format!("serve-{}.log", now_nanos()))).unwrap();
     Command::new(BIN)
         .arg("--config")
@@ -212,6 +245,11 @@ pub fn spawn_serve(dir: &Path) -> Child {
         .arg("serve")
         .env("RUST_LOG", "debug")
         .env_remove("STATE_DIRECTORY")
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("WATCHDOG_USEC")
+        .env_remove("WATCHDOG_PID")
+        .env_remove("JOURNAL_STREAM")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()

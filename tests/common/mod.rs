@@ -1,9 +1,11 @@
 //! Shared harness: the real `lawang` binary on a free port with a temporary data directory,
-//! a private pcscd with the vpcd driver, a scripted virtual card, and a real OSDP PD
-//! (libosdp) on a pty.
+//! a private pcscd with the vpcd driver, a scripted virtual card, a real OSDP PD (libosdp)
+//! on a pty, a real SMTP relay (aiosmtpd) and a webhook receiver.
 
 pub mod daemon;
 pub mod osdp_pd;
 pub mod pcscd;
 pub mod pty;
+pub mod smtp;
 pub mod vpcd;
+pub mod webhook;

@@ -89,21 +89,11 @@ async fn step(
     actor: Actor,
 ) -> Result<RemovalView, ApiError> {
     in_workflow(s, move |tx, ctx| {
-        let chain = &ctx.workflow.removal;
-        let name = match step {
-            Some(n) => n,
-            None => chain
-                .0
-                .iter()
-                .find(|st| st.kind == kind)
-                .map(|st| st.name.clone())
-                .unwrap_or_default(),
-        };
         removals::act(
             tx,
             ctx.tz,
             id,
-            &name,
+            step.as_deref(),
             kind,
             approve,
             note.as_deref(),

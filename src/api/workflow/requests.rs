@@ -152,13 +152,12 @@ async fn decide(
     Ok(Json(view))
 }
 
-/// Issues the card for an approved server-room request: typed in, or the next card shown
-/// on an enrollment reader. The door honours it when the call returns.
+/// Issues the card for an approved server-room request. The door honours it when the call
+/// returns.
 #[utoipa::path(post, path = "/requests/{id}/issue", tag = "workflow", params(("id" = i64, Path)),
     request_body = IssueCard,
     responses((status = 200, body = RequestView), (status = 400, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem),
-        (status = 408, body = Problem, description = "no card was shown on the enrollment reader in time")),
+        (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("bearer" = [])))]
 async fn issue(
     State(s): State<AppState>,
@@ -166,30 +165,9 @@ async fn issue(
     Path(id): Path<i64>,
     ApiJson(card): ApiJson<IssueCard>,
 ) -> std::result::Result<Json<RequestView>, ApiError> {
-    let credential = match (&card.uid, &card.enroll_reader) {
-        (Some(uid), None) => {
-            Credential::parse_hex(card.technology.unwrap_or(Technology::Iso14443), uid)
-                .map_err(|e| ApiError::BadRequest(e.to_string()))?
-        }
-        (None, Some(reader)) => {
-            if card.technology.is_some() {
-                return Err(ApiError::BadRequest(
-                    "the enrollment reader says what technology the card is; leave out technology"
-                        .into(),
-                ));
-            }
-            // Refused steps must not capture a card someone shows at the desk.
-            let who = actor.clone();
-            s.db.read(move |c| requests::issue::may_issue(c, id, &who))
-                .await?;
-            crate::api::enroll::next_card(&s, reader, card.enroll_timeout_seconds).await?
-        }
-        _ => {
-            return Err(ApiError::BadRequest(
-                "give either uid (typed) or enroll_reader (read at the desk)".into(),
-            ));
-        }
-    };
+    let credential =
+        Credential::parse_hex(card.technology.unwrap_or(Technology::Iso14443), &card.uid)
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let view = in_workflow(&s, move |tx, ctx| {
         requests::issue(
             tx,

@@ -15,42 +15,20 @@ use crate::store::rights::NewRight;
 use crate::store::{Changed, Result, StoreError, badges, cases, logical, people, rights, to_ms};
 use crate::workflow::{CaseStatus, StepKind, check};
 
-/// The card for an approved request: typed at the desk, or read from an enrollment reader.
+/// The card for an approved request, as typed at the desk.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueCard {
-    /// Card UID in hex; leave out to take the next card on `enroll_reader`.
-    #[serde(default)]
-    pub uid: Option<String>,
+    /// Card UID in hex; `:`, `-` and spaces are ignored.
+    pub uid: String,
     /// Defaults to `iso14443`.
     #[serde(default)]
     pub technology: Option<Technology>,
     /// The number printed on the card, if any.
     #[serde(default)]
     pub badge_number: Option<String>,
-    /// An enrollment reader (`purpose = "enrollment"` in the config): bind the next card
-    /// presented on it.
-    #[serde(default)]
-    pub enroll_reader: Option<String>,
-    /// How long to wait for the card on the enrollment reader (1–120 s, default 30).
-    #[serde(default)]
-    pub enroll_timeout_seconds: Option<u64>,
     #[serde(default)]
     pub note: Option<String>,
-}
-
-/// Whether `actor` may issue for request `id` now; asked before waiting for a card, so a
-/// card presented at the desk is never captured for a step that would be refused.
-pub fn may_issue(conn: &Connection, id: i64, actor: &Actor) -> Result<()> {
-    let (stored, addressed) = load_state(conn, id)?;
-    let step = step_of_kind(&stored.chain, StepKind::Issue, id)?;
-    check(
-        &state(&format!("request {id}"), &stored, &addressed),
-        &step,
-        StepKind::Issue,
-        actor,
-    )?;
-    Ok(())
 }
 
 /// Issues `credential` for request `id`: the holder, the card and the right, with the
