@@ -30,6 +30,7 @@ pub mod config;
 pub mod daemon;
 pub mod decision;
 pub mod door;
+pub mod enrollment;
 pub mod metrics;
 pub mod model;
 pub mod notify;

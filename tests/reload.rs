@@ -149,3 +149,39 @@ fn an_invalid_configuration_on_sighup_changes_nothing() {
     );
     assert_eq!(d.get("/healthz").status, 200);
 }
+
+#[test]
+fn sighup_adds_and_removes_a_desk_reader_and_leaves_the_door_running() {
+    let d = TestDaemon::start_with(&base());
+    let desks = || d.get("/api/v1/enrollment-readers").body;
+    assert_eq!(desks(), json!([]));
+    let door_before = d.get("/api/v1/doors").body[0]["running_since"].clone();
+    let masuk_before =
+        reader(&d.get("/api/v1/readers").body, "masuk").unwrap()["running_since"].clone();
+
+    let desk = "[[reader]]\nname = \"meja\"\npurpose = \"enrollment\"\nkind = \"simulated\"\n";
+    d.write_config(&format!("{}{desk}", base()));
+    d.signal("HUP");
+    eventually("the desk reader appears", Duration::from_secs(20), || {
+        desks()[0]["name"] == "meja"
+    });
+    assert_eq!(desks()[0]["online"], true);
+    let (status, t) = tap(&d, "meja", "0102");
+    assert_eq!(
+        (status, &t["reason"]),
+        (200, &json!("nobody_waiting")),
+        "{t}"
+    );
+    assert_eq!(d.get("/api/v1/doors").body[0]["running_since"], door_before);
+    assert_eq!(
+        reader(&d.get("/api/v1/readers").body, "masuk").unwrap()["running_since"],
+        masuk_before
+    );
+
+    d.write_config(&base());
+    d.signal("HUP");
+    eventually("the desk reader is gone", Duration::from_secs(20), || {
+        desks() == json!([])
+    });
+    assert_eq!(tap(&d, "meja", "0102").0, 404);
+}

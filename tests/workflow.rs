@@ -8,15 +8,15 @@ use serde_json::{Value, json};
 use crate::common::daemon::{ONE_DOOR, TestDaemon};
 
 /// Staff tokens for each role of the chain, each standing for an account.
-struct Staff {
-    pemohon: String,
-    atasan: String,
-    kadis: String,
-    kabid: String,
-    kasi: String,
-    operator: String,
-    pj: String,
-    admin: String,
+pub(crate) struct Staff {
+    pub(crate) pemohon: String,
+    pub(crate) atasan: String,
+    pub(crate) kadis: String,
+    pub(crate) kabid: String,
+    pub(crate) kasi: String,
+    pub(crate) operator: String,
+    pub(crate) pj: String,
+    pub(crate) admin: String,
 }
 
 fn account(d: &TestDaemon, username: &str, role: &str) -> String {
@@ -32,7 +32,7 @@ fn account(d: &TestDaemon, username: &str, role: &str) -> String {
     t.body["token"].as_str().unwrap().to_owned()
 }
 
-fn staff(d: &TestDaemon) -> Staff {
+pub(crate) fn staff(d: &TestDaemon) -> Staff {
     Staff {
         pemohon: account(d, "budi", "pemohon"),
         atasan: account(d, "pak.atasan", "atasan"),
@@ -45,12 +45,12 @@ fn staff(d: &TestDaemon) -> Staff {
     }
 }
 
-fn post_as(d: &TestDaemon, token: &str, path: &str, body: Value) -> (u16, Value) {
+pub(crate) fn post_as(d: &TestDaemon, token: &str, path: &str, body: Value) -> (u16, Value) {
     let r = d.post_raw(path, Some(token), &body.to_string());
     (r.status, r.body)
 }
 
-fn ok(d: &TestDaemon, token: &str, path: &str, body: Value) -> Value {
+pub(crate) fn ok(d: &TestDaemon, token: &str, path: &str, body: Value) -> Value {
     let (status, body) = post_as(d, token, path, body);
     assert!(status == 200 || status == 201, "{path}: {status} {body}");
     body
@@ -73,7 +73,7 @@ fn request_body() -> Value {
     })
 }
 
-fn submit(d: &TestDaemon, s: &Staff) -> i64 {
+pub(crate) fn submit(d: &TestDaemon, s: &Staff) -> i64 {
     let r = ok(d, &s.pemohon, "/api/v1/requests", request_body());
     assert_eq!(r["status"], "open");
     assert_eq!(r["waiting"]["name"], "approve");
@@ -90,7 +90,7 @@ fn decide(d: &TestDaemon, token: &str, id: i64, step: &str) -> Value {
 }
 
 /// Through the four approvals of seed 002; returns the request as verified.
-fn approve_all(d: &TestDaemon, s: &Staff, id: i64) -> Value {
+pub(crate) fn approve_all(d: &TestDaemon, s: &Staff, id: i64) -> Value {
     decide(d, &s.atasan, id, "approve");
     decide(d, &s.kadis, id, "dispose");
     decide(d, &s.kabid, id, "forward");

@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 use super::auth::{Auth, ReadDevices, SimulateTap};
 use super::{ApiError, ApiJson, AppState, Problem};
 use crate::door::DoorStatus;
+use crate::enrollment::{DeskReaderView, Presented};
 use crate::model::{Credential, Direction, Technology};
 use crate::reader::{ReaderEvent, ReaderStatus};
 
@@ -18,6 +19,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_doors))
         .routes(routes!(list_readers))
+        .routes(routes!(list_enrollment_readers))
         .routes(routes!(tap))
 }
 
@@ -117,7 +119,22 @@ struct TapResponse {
     register_id: Option<i64>,
 }
 
+/// The readers at the desk (`purpose = "enrollment"`): state, and whether an operator is
+/// waiting for a card on one now.
+#[utoipa::path(get, path = "/enrollment-readers", tag = "devices",
+    responses((status = 200, body = Vec<DeskReaderView>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+async fn list_enrollment_readers(
+    State(s): State<AppState>,
+    _: Auth<ReadDevices>,
+) -> Json<Vec<DeskReaderView>> {
+    Json(s.enrollment.list())
+}
+
 /// Presents a card on a simulated reader, as if tapped, and returns the door's decision.
+/// On a simulated desk reader (`purpose = "enrollment"`) the card goes to the operator
+/// waiting there: `granted` says whether one took it (reason `enrolled`, else
+/// `nobody_waiting`); nothing is registered.
 #[utoipa::path(post, path = "/readers/{name}/tap", tag = "devices", params(("name" = String, Path)),
     request_body = TapRequest,
     responses((status = 200, body = TapResponse), (status = 400, body = Problem), (status = 404, body = Problem),
@@ -129,6 +146,9 @@ async fn tap(
     Path(name): Path<String>,
     ApiJson(t): ApiJson<TapRequest>,
 ) -> Result<Json<TapResponse>, ApiError> {
+    if let Some(kind) = s.enrollment.kind(&name) {
+        return tap_desk(&s, &name, kind, t);
+    }
     let reader = super::reader(&s, &name)?;
     let output = reader.simulated.as_ref().ok_or_else(|| {
         ApiError::Conflict(format!(
@@ -158,6 +178,37 @@ async fn tap(
         reason: outcome.decision.reason().code().to_owned(),
         person_id: outcome.decision.person_id(),
         register_id: outcome.register_id,
+    }))
+}
+
+fn tap_desk(
+    s: &AppState,
+    name: &str,
+    kind: &str,
+    t: TapRequest,
+) -> Result<Json<TapResponse>, ApiError> {
+    if kind != "simulated" {
+        return Err(ApiError::Conflict(format!(
+            "enrollment reader {name:?} is a {kind} reader; only simulated readers take taps through the API"
+        )));
+    }
+    if t.pin.is_some() {
+        return Err(ApiError::BadRequest(
+            "a desk reader takes no PIN; it opens no door".into(),
+        ));
+    }
+    let credential = Credential::parse_hex(t.technology.unwrap_or(Technology::Iso14443), &t.uid)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let taken = s.enrollment.presented(
+        name,
+        ReaderEvent::Card(credential),
+        tokio::time::Instant::now(),
+    ) == Presented::Taken;
+    Ok(Json(TapResponse {
+        granted: taken,
+        reason: if taken { "enrolled" } else { "nobody_waiting" }.into(),
+        person_id: None,
+        register_id: None,
     }))
 }
 

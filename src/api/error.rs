@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::enrollment::EnrollError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,9 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("{0}")]
     Unavailable(String),
+    /// Waited for something at the desk (a card on the enrollment reader) that did not come.
+    #[error("{0}")]
+    Timeout(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -58,6 +62,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -72,6 +77,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported-media-type",
             ApiError::PayloadTooLarge => "payload-too-large",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::Timeout(_) => "timeout",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -123,6 +129,19 @@ impl From<StoreError> for ApiError {
             | StoreError::Locked(_)
             | StoreError::TooNew { .. }
             | StoreError::Task(_)) => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<EnrollError> for ApiError {
+    fn from(e: EnrollError) -> Self {
+        match e {
+            EnrollError::UnknownReader(name) => {
+                ApiError::NotFound(format!("enrollment reader {name:?}"))
+            }
+            EnrollError::Offline { .. } | EnrollError::Busy(_) => ApiError::Conflict(e.to_string()),
+            EnrollError::TimedOut { .. } => ApiError::Timeout(e.to_string()),
+            EnrollError::Stopped(_) => ApiError::Unavailable(e.to_string()),
         }
     }
 }

@@ -47,6 +47,8 @@ pub struct AppState {
     pub workflow: Arc<crate::config::WorkflowConfig>,
     /// Procedure 4: who approves a visit, which doors a visitor badge opens.
     pub visitors: Arc<crate::config::VisitorsConfig>,
+    /// The desk readers, for binding the next card presented.
+    pub enrollment: Arc<crate::enrollment::Enrollment>,
     /// Whether `[notify.smtp]` is configured (a test email has somewhere to go).
     pub email_enabled: bool,
     pub metrics: Arc<Metrics>,

@@ -39,7 +39,8 @@ impl Client {
         });
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
+            // Long enough for an operator to fetch a card for the desk reader.
+            .timeout_global(Some(crate::enrollment::MAX_WAIT + Duration::from_secs(30)))
             .build()
             .into();
         Client {

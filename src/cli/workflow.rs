@@ -72,12 +72,18 @@ pub enum RequestCmd {
         #[command(flatten)]
         api: ApiArgs,
     },
-    /// Issue the card for an approved request.
+    /// Issue the card for an approved request: type its UID, or present it on a desk reader.
     Issue {
         id: i64,
         /// Card UID in hex.
-        #[arg(long)]
-        uid: String,
+        #[arg(long, required_unless_present = "enroll", conflicts_with = "enroll")]
+        uid: Option<String>,
+        /// A desk reader (`purpose = "enrollment"`): bind the next card presented on it.
+        #[arg(long, value_name = "READER")]
+        enroll: Option<String>,
+        /// Seconds to wait for the card on the desk reader (1-120).
+        #[arg(long, default_value_t = 30, requires = "enroll")]
+        timeout: u64,
         #[arg(long)]
         badge_number: Option<String>,
         #[command(flatten)]
@@ -217,10 +223,19 @@ pub fn request(cmd: RequestCmd, client: impl Fn(ApiArgs) -> Client) -> anyhow::R
         RequestCmd::Issue {
             id,
             uid,
+            enroll,
+            timeout,
             badge_number,
             api,
         } => {
-            let body = json!({ "uid": uid, "badge_number": badge_number });
+            let body = match &enroll {
+                Some(reader) => {
+                    println!("Tap the card on {reader} now (waiting up to {timeout} s)…");
+                    json!({ "enroll_reader": reader, "enroll_timeout_seconds": timeout,
+                            "badge_number": badge_number })
+                }
+                None => json!({ "uid": uid, "badge_number": badge_number }),
+            };
             let r = client(api).post(&format!("/api/v1/requests/{id}/issue"), &body)?;
             println!(
                 "request {id}: card issued (badge {}); {}",

@@ -17,6 +17,7 @@ use crate::model::Direction;
 mod door;
 mod notify;
 mod osdp;
+mod readers;
 mod visitors;
 mod workflow;
 
@@ -29,6 +30,7 @@ pub use notify::{
     NotifyConfig, NotifyFile, RetryPolicy, SmtpConfig, SmtpTls, WebhookConfig, redact_url,
 };
 pub use osdp::{OsdpKey, OsdpReaderConfig};
+pub use readers::{EnrollmentReaderConfig, ReaderPurpose};
 pub use visitors::{VisitorsConfig, VisitorsFile};
 pub use workflow::{ReviewConfig, ReviewSchedule, Undecided, WorkflowConfig, WorkflowFile};
 
@@ -179,8 +181,15 @@ pub enum LogFormat {
 #[serde(deny_unknown_fields)]
 pub struct ReaderFile {
     pub name: Spanned<String>,
-    pub door: Spanned<String>,
-    pub direction: Direction,
+    /// `door` (default): a reader at a door. `enrollment`: a reader at the desk, which
+    /// opens nothing and hands the next card presented to the operator issuing a badge.
+    #[serde(default)]
+    pub purpose: Option<Spanned<ReaderPurpose>>,
+    /// The door this reader serves; required for door readers, absent for desk readers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub door: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
     pub kind: Spanned<String>,
     /// Reads of the same card on this reader closer together than this are one presentation
     /// (readers repeat while a card is held). Measured from the previous read.
@@ -246,6 +255,8 @@ pub struct Config {
     pub retention_days: u32,
     pub doors: Vec<DoorConfig>,
     pub readers: Vec<ReaderConfig>,
+    /// Readers at the desk for enrollment; they serve no door.
+    pub enrollment_readers: Vec<EnrollmentReaderConfig>,
     pub workflow: WorkflowConfig,
     pub visitors: VisitorsConfig,
 }
@@ -384,33 +395,7 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
         doors.push(door::validate(d)?);
     }
 
-    let mut readers: Vec<ReaderConfig> = Vec::new();
-    for r in &file.readers {
-        check_name("reader.name", &r.name)?;
-        if readers.iter().any(|x| x.name == *r.name.get_ref()) {
-            return Err((
-                r.name.span(),
-                format!("reader {:?} is declared twice", r.name.get_ref()),
-            ));
-        }
-        if !doors.iter().any(|d| d.name == *r.door.get_ref()) {
-            return Err((
-                r.door.span(),
-                format!("reader.door: no [[door]] is named {:?}", r.door.get_ref()),
-            ));
-        }
-        let kind = reader_kind(r)?;
-        if let ReaderKind::Osdp(o) = &kind {
-            osdp::check_bus(o, &readers, r)?;
-        }
-        readers.push(ReaderConfig {
-            name: r.name.get_ref().clone(),
-            door: r.door.get_ref().clone(),
-            direction: r.direction,
-            repeat_window: Duration::from_millis(r.repeat_window_ms),
-            kind,
-        });
-    }
+    let (readers, enrollment_readers) = readers::validate(&file.readers, &doors)?;
 
     // Without an inside reader nobody is ever counted out, so a second entry would be
     // refused for good.
@@ -443,117 +428,10 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
         retention_days: validate_retention(&file.register)?,
         doors,
         readers,
+        enrollment_readers,
         workflow: workflow::validate(&file.workflow)?,
         visitors,
     })
-}
-
-fn reader_kind(r: &ReaderFile) -> Result<ReaderKind, Invalid> {
-    let kind_span = r.kind.span();
-    let unused = |present: bool, key: &str| -> Result<(), Invalid> {
-        if present {
-            Err((
-                kind_span.clone(),
-                format!(
-                    "reader.{key} does not apply to kind = {:?}",
-                    r.kind.get_ref()
-                ),
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    if r.kind.get_ref() != "osdp" {
-        unused(r.address.is_some(), "address")?;
-        unused(r.scbk_file.is_some(), "scbk_file")?;
-        unused(r.secure.is_some(), "secure")?;
-        unused(r.poll_ms.is_some(), "poll_ms")?;
-        unused(r.reply_timeout_ms.is_some(), "reply_timeout_ms")?;
-        unused(r.install_mode.is_some(), "install_mode")?;
-    }
-    match r.kind.get_ref().as_str() {
-        "simulated" => {
-            unused(r.name_match.is_some(), "match")?;
-            unused(r.path.is_some(), "path")?;
-            unused(r.protocol.is_some(), "protocol")?;
-            unused(r.baud.is_some(), "baud")?;
-            Ok(ReaderKind::Simulated)
-        }
-        "pcsc" => {
-            unused(r.path.is_some(), "path")?;
-            unused(r.protocol.is_some(), "protocol")?;
-            unused(r.baud.is_some(), "baud")?;
-            let pattern = r.name_match.as_ref().ok_or_else(|| {
-                (
-                    kind_span.clone(),
-                    "reader.match is required for kind = \"pcsc\"".to_owned(),
-                )
-            })?;
-            Ok(ReaderKind::Pcsc {
-                pattern: pattern.get_ref().clone(),
-            })
-        }
-        "serial" => {
-            unused(r.name_match.is_some(), "match")?;
-            let path = r.path.as_ref().ok_or_else(|| {
-                (
-                    kind_span.clone(),
-                    "reader.path is required for kind = \"serial\"".to_owned(),
-                )
-            })?;
-            let protocol = r.protocol.as_ref().ok_or_else(|| {
-                (
-                    kind_span.clone(),
-                    "reader.protocol is required for kind = \"serial\"".to_owned(),
-                )
-            })?;
-            let name = protocol.get_ref().as_str();
-            if r.wiegand.is_some() && name != "wiegand-ascii" {
-                return Err((
-                    protocol.span(),
-                    "reader.wiegand applies only to protocol = \"wiegand-ascii\"".into(),
-                ));
-            }
-            if r.technology.is_some() && name != "line" {
-                return Err((
-                    protocol.span(),
-                    "reader.technology applies only to protocol = \"line\"".into(),
-                ));
-            }
-            let protocol = match name {
-                "rdm6300" => SerialProtocol::Rdm6300,
-                "wiegand-ascii" => {
-                    SerialProtocol::WiegandAscii(r.wiegand.clone().unwrap_or_default())
-                }
-                "pn532" => SerialProtocol::Pn532,
-                "line" => {
-                    SerialProtocol::Line(r.technology.unwrap_or(crate::model::Technology::Iso14443))
-                }
-                other => {
-                    return Err((
-                        protocol.span(),
-                        format!(
-                            "reader.protocol {other:?} is not one of rdm6300, wiegand-ascii, pn532, line"
-                        ),
-                    ));
-                }
-            };
-            let default_baud = match protocol {
-                SerialProtocol::Pn532 => 115_200,
-                _ => 9600,
-            };
-            Ok(ReaderKind::Serial(SerialReaderConfig {
-                path: path.get_ref().clone(),
-                baud: r.baud.unwrap_or(default_baud),
-                protocol,
-            }))
-        }
-        "osdp" => osdp::validate(r).map(ReaderKind::Osdp),
-        other => Err((
-            kind_span,
-            format!("reader.kind {other:?} is not one of simulated, pcsc, serial, osdp"),
-        )),
-    }
 }
 
 fn validate_pin(p: &PinFile) -> Result<PinConfig, Invalid> {

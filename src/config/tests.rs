@@ -221,3 +221,50 @@ fn the_packaged_configuration_and_its_commented_examples_parse() {
     assert_eq!(c.doors.len(), 1);
     assert_eq!(c.readers.len(), 2);
 }
+
+#[test]
+fn a_desk_reader_serves_no_door_and_needs_a_port_of_its_own() {
+    let door = "[[door]]\nname = \"a\"\n";
+    let c = parse(&format!(
+        "{door}[[reader]]\nname = \"meja\"\npurpose = \"enrollment\"\nkind = \"pcsc\"\nmatch = \"ACS\"\n"
+    ))
+    .unwrap();
+    assert!(c.readers.is_empty());
+    assert_eq!(c.enrollment_readers[0].name, "meja");
+    assert_eq!(c.enrollment_readers[0].kind.as_str(), "pcsc");
+    for (text, want) in [
+        (
+            "[[reader]]\nname = \"meja\"\npurpose = \"enrollment\"\ndoor = \"a\"\nkind = \"simulated\"\n",
+            "`door` does not apply",
+        ),
+        (
+            "[[reader]]\nname = \"meja\"\npurpose = \"enrollment\"\ndirection = \"in\"\nkind = \"simulated\"\n",
+            "`direction` does not apply",
+        ),
+        (
+            "[[reader]]\nname = \"m\"\ndirection = \"in\"\nkind = \"simulated\"\n",
+            "`door` is required",
+        ),
+        (
+            "[[reader]]\nname = \"m\"\ndoor = \"a\"\nkind = \"simulated\"\n",
+            "`direction` is required",
+        ),
+        (
+            "[[reader]]\nname = \"m\"\npurpose = \"exit\"\nkind = \"simulated\"\n",
+            "expected `door` or `enrollment`",
+        ),
+        (
+            "[[reader]]\nname = \"m\"\ndoor = \"a\"\ndirection = \"in\"\nkind = \"serial\"\npath = \"/dev/ttyUSB0\"\nprotocol = \"rdm6300\"\n\
+             [[reader]]\nname = \"meja\"\npurpose = \"enrollment\"\nkind = \"serial\"\npath = \"/dev/ttyUSB0\"\nprotocol = \"rdm6300\"\n",
+            "a port of its own",
+        ),
+        (
+            "[[reader]]\nname = \"m\"\npurpose = \"enrollment\"\nkind = \"simulated\"\n\
+             [[reader]]\nname = \"m\"\npurpose = \"enrollment\"\nkind = \"simulated\"\n",
+            "declared twice",
+        ),
+    ] {
+        let err = parse(&format!("{door}{text}")).unwrap_err();
+        assert!(err.contains(want), "{text}: {err}");
+    }
+}

@@ -16,18 +16,19 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::desk::DeskReaders;
+use super::driver::{self, Started};
 use super::reload::{GroupKey, Plan};
-use crate::config::{DoorConfig, PinConfig, ReaderConfig, ReaderKind};
+use crate::config::{DoorConfig, PinConfig, ReaderConfig};
 use crate::door::{
     AlarmNotice, DoorControl, DoorController, DoorInput, DoorStatus, Inside, Presence, ReaderSlot,
     actuator, gpio,
 };
+use crate::enrollment::Enrollment;
 use crate::metrics::Metrics;
 use crate::model::{DoorId, ReaderId};
 use crate::pin::Lockout;
-use crate::reader::{
-    ReaderInfo, ReaderIo, ReaderMessage, ReaderOutput, ReaderStatus, osdp, pcsc, serial,
-};
+use crate::reader::{ReaderInfo, ReaderIo, ReaderMessage, ReaderOutput, ReaderStatus, osdp};
 use crate::store::devices::DeviceIds;
 use crate::store::register::RegisterWriter;
 use crate::store::{Changed, Db, devices};
@@ -93,8 +94,7 @@ struct ReaderGroup {
     readers: Vec<ReaderConfig>,
     handles: Vec<ReaderHandle>,
     stop: CancellationToken,
-    tasks: Vec<JoinHandle<()>>,
-    threads: Vec<std::thread::JoinHandle<()>>,
+    started: Started,
 }
 
 /// Everything started, and what starting needs.
@@ -108,6 +108,9 @@ pub struct Running {
     alarm_notices: Option<mpsc::Sender<AlarmNotice>>,
     /// How long before a visitor badge its escort's grant counts (`[visitors]`).
     escort_window: std::time::Duration,
+    /// Where the desk readers' cards go.
+    enrollment: Arc<Enrollment>,
+    desk: DeskReaders,
     doors: Vec<RunningDoor>,
     groups: Vec<ReaderGroup>,
 }
@@ -120,6 +123,7 @@ impl Running {
         pin: PinConfig,
         alarm_notices: Option<mpsc::Sender<AlarmNotice>>,
         escort_window: std::time::Duration,
+        enrollment: Arc<Enrollment>,
     ) -> Self {
         Running {
             db,
@@ -128,6 +132,8 @@ impl Running {
             lockout: Arc::new(Lockout::new(pin.attempts, pin.lockout)),
             alarm_notices,
             escort_window,
+            enrollment,
+            desk: DeskReaders::none(),
             pin,
             doors: Vec::new(),
             groups: Vec::new(),
@@ -199,11 +205,22 @@ impl Running {
         }
         self.doors.sort_by_key(|d| plan.door_order(&d.config.name));
         self.groups.sort_by_key(|g| plan.group_order(&g.key));
+        if self.desk.configs() != plan.enrollment_readers.as_slice() {
+            std::mem::replace(&mut self.desk, DeskReaders::none())
+                .stop(&self.enrollment)
+                .await;
+            let (desk, failed) = DeskReaders::start(&plan.enrollment_readers, &self.enrollment);
+            self.desk = desk;
+            errors.extend(failed);
+        }
         errors
     }
 
     /// Stops every reader, then every door (each locks its strike as it stops).
     pub async fn shutdown(&mut self) {
+        std::mem::replace(&mut self.desk, DeskReaders::none())
+            .stop(&self.enrollment)
+            .await;
         let groups = std::mem::take(&mut self.groups);
         // Nothing is detached: the doors stop too, and an alarm in force stays on record.
         self.stop_groups(groups, |_| false).await;
@@ -320,20 +337,19 @@ impl Running {
             readers: readers.to_vec(),
             handles: Vec::new(),
             stop: CancellationToken::new(),
-            tasks: Vec::new(),
-            threads: Vec::new(),
+            started: Started::default(),
         };
-        let mut bus = Vec::new();
         for reader in readers {
-            let started = self.start_reader(reader, ids, &mut group, &mut bus).await;
+            let started = self.start_reader(reader, ids, &mut group).await;
             if let Err(e) = started {
                 // Whatever of the group did start is stopped again: a group runs whole.
                 self.stop_groups(vec![group], |_| true).await;
                 return Err(e.context(format!("reader {:?} not started", reader.name)));
             }
         }
+        let bus = std::mem::take(&mut group.started.bus);
         if !bus.is_empty() {
-            group.tasks.push(tokio::spawn(osdp::run(bus)));
+            group.started.tasks.push(tokio::spawn(osdp::run(bus)));
         }
         Ok(group)
     }
@@ -343,7 +359,6 @@ impl Running {
         reader: &ReaderConfig,
         ids: &DeviceIds,
         group: &mut ReaderGroup,
-        bus: &mut Vec<osdp::BusMember>,
     ) -> anyhow::Result<()> {
         let door = self
             .doors
@@ -374,7 +389,7 @@ impl Running {
             .map_err(|_| anyhow!("the controller of door {:?} has stopped", reader.door))?;
         done.await
             .map_err(|_| anyhow!("the controller of door {:?} has stopped", reader.door))?;
-        group.tasks.push(tokio::spawn(forward_status(
+        group.started.tasks.push(tokio::spawn(forward_status(
             info.id,
             status_rx.clone(),
             door.inputs.clone(),
@@ -394,31 +409,9 @@ impl Running {
             simulated: None,
             osdp: None,
         };
-        match &reader.kind {
-            ReaderKind::Simulated => {
-                io.output.set_status(ReaderStatus::Online);
-                handle.simulated = Some(io.output);
-            }
-            ReaderKind::Pcsc { pattern } => {
-                group
-                    .threads
-                    .push(pcsc::spawn(reader.name.clone(), pattern.clone(), io)?);
-            }
-            ReaderKind::Serial(serial_config) => {
-                group
-                    .tasks
-                    .push(tokio::spawn(serial::run(serial_config.clone(), io)));
-            }
-            ReaderKind::Osdp(osdp_config) => {
-                let (requests_tx, requests) = mpsc::channel(1);
-                handle.osdp = Some(requests_tx);
-                bus.push(osdp::BusMember {
-                    config: osdp_config.clone(),
-                    io,
-                    requests,
-                });
-            }
-        }
+        let driver = driver::spawn(&reader.name, &reader.kind, io, &mut group.started)?;
+        handle.simulated = driver.simulated;
+        handle.osdp = driver.osdp;
         group.handles.push(handle);
         Ok(())
     }
@@ -430,18 +423,7 @@ impl Running {
             g.stop.cancel();
         }
         for g in groups {
-            for task in g.tasks {
-                if let Err(e) = task.await {
-                    tracing::error!(error = %e, "a reader task failed while stopping");
-                }
-            }
-            let threads = g.threads;
-            let joined =
-                tokio::task::spawn_blocking(move || threads.into_iter().all(|t| t.join().is_ok()))
-                    .await;
-            if !matches!(joined, Ok(true)) {
-                tracing::error!("a reader thread panicked");
-            }
+            g.started.join().await;
             for h in g.handles {
                 let Some(door) = self
                     .doors

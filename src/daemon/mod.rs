@@ -8,7 +8,9 @@
 //! [`run`] takes its listener and shutdown token from the caller, so tests run a whole
 //! daemon on `127.0.0.1:0` and stop it when they like.
 
+mod desk;
 mod devices;
+mod driver;
 pub mod reload;
 mod retention;
 pub mod sd_notify;
@@ -28,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{self, AppState};
 use crate::config::Config;
 use crate::door::AlarmNotice;
+use crate::enrollment::Enrollment;
 use crate::metrics::Metrics;
 use crate::model::{Actor, Role};
 use crate::notify;
@@ -93,6 +96,7 @@ pub async fn run(
     let notify_task = tokio::spawn(sender.run(db.outbox_doorbell(), notify_stop.clone()));
 
     let metrics = Arc::new(Metrics::default());
+    let enrollment = Enrollment::new();
     let committed = broadcast::channel(EVENT_BUFFER).0;
     let (register, register_thread) = RegisterWriter::start_observed(
         store::open(&db_path)?,
@@ -109,6 +113,7 @@ pub async fn run(
         config.pin.clone(),
         alarm_notices,
         config.visitors.escort_window,
+        enrollment.clone(),
     );
     let first = reload::plan([], &config.pin, [], &config);
     let errors = running.apply(first).await;
@@ -135,6 +140,7 @@ pub async fn run(
         db_path: Arc::from(db_path.as_path()),
         workflow,
         visitors: Arc::new(config.visitors.clone()),
+        enrollment,
         email_enabled: config.notify.smtp.is_some(),
         metrics,
         events: committed,

@@ -8,7 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{Config, DoorConfig, PinConfig, PinRule, ReaderConfig, ReaderKind};
+use crate::config::{
+    Config, DoorConfig, EnrollmentReaderConfig, PinConfig, PinRule, ReaderConfig, ReaderKind,
+};
 
 use super::devices::Running;
 use super::sd_notify::Notifier;
@@ -53,6 +55,8 @@ pub struct Plan {
     pub all_doors: Vec<DoorConfig>,
     pub all_readers: Vec<ReaderConfig>,
     pub pin: PinConfig,
+    /// The desk readers; all restart when they differ from the running ones.
+    pub enrollment_readers: Vec<EnrollmentReaderConfig>,
 }
 
 impl Plan {
@@ -99,6 +103,7 @@ pub fn plan<'a>(
         all_doors: new.doors.clone(),
         all_readers: new.readers.clone(),
         pin: new.pin.clone(),
+        enrollment_readers: new.enrollment_readers.clone(),
     };
     for old in &doors {
         if !new.doors.iter().any(|d| same(old, d)) {

@@ -21,7 +21,7 @@ use crate::schedule::Schedule;
 use crate::workflow::texts;
 use crate::workflow::{CaseState, CaseStatus, Chain, Kind, Next, StepKind, after, check};
 
-pub use issue::{IssueCard, grant, issue};
+pub use issue::{IssueCard, grant, issue, may_issue};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

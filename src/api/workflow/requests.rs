@@ -152,12 +152,14 @@ async fn decide(
     Ok(Json(view))
 }
 
-/// Issues the card for an approved server-room request. The door honours it when the call
-/// returns.
+/// Issues the card for an approved server-room request: the UID typed, or the next card
+/// presented on a desk reader (`enroll_reader`; the call waits for it, 408 when none
+/// came). The door honours it when the call returns.
 #[utoipa::path(post, path = "/requests/{id}/issue", tag = "workflow", params(("id" = i64, Path)),
     request_body = IssueCard,
     responses((status = 200, body = RequestView), (status = 400, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem)),
+        (status = 404, body = Problem), (status = 408, body = Problem, description = "no card was presented on the desk reader in time"),
+        (status = 409, body = Problem)),
     security(("bearer" = [])))]
 async fn issue(
     State(s): State<AppState>,
@@ -165,9 +167,35 @@ async fn issue(
     Path(id): Path<i64>,
     ApiJson(card): ApiJson<IssueCard>,
 ) -> std::result::Result<Json<RequestView>, ApiError> {
-    let credential =
-        Credential::parse_hex(card.technology.unwrap_or(Technology::Iso14443), &card.uid)
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let credential = match (&card.uid, &card.enroll_reader) {
+        (Some(uid), None) => {
+            if card.enroll_timeout_seconds.is_some() {
+                return Err(ApiError::BadRequest(
+                    "enroll_timeout_seconds goes with enroll_reader".into(),
+                ));
+            }
+            Credential::parse_hex(card.technology.unwrap_or(Technology::Iso14443), uid)
+                .map_err(|e| ApiError::BadRequest(e.to_string()))?
+        }
+        (None, Some(reader)) => {
+            if card.technology.is_some() {
+                return Err(ApiError::BadRequest(
+                    "technology goes with uid; a desk reader says what it read".into(),
+                ));
+            }
+            let wait = enroll_wait(card.enroll_timeout_seconds)?;
+            // Nobody is asked to present a card for a request that cannot be issued.
+            let check = actor.clone();
+            s.db.read(move |c| requests::may_issue(c, id, &check, Utc::now()).map(|_| ()))
+                .await?;
+            s.enrollment.next_card(reader, wait).await?
+        }
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give exactly one of uid (typed) and enroll_reader (presented at the desk)".into(),
+            ));
+        }
+    };
     let view = in_workflow(&s, move |tx, ctx| {
         requests::issue(
             tx,
@@ -182,6 +210,18 @@ async fn issue(
     })
     .await?;
     Ok(Json(view))
+}
+
+fn enroll_wait(seconds: Option<u64>) -> std::result::Result<std::time::Duration, ApiError> {
+    use crate::enrollment::{DEFAULT_WAIT, MAX_WAIT};
+    match seconds {
+        None => Ok(DEFAULT_WAIT),
+        Some(n) if (1..=MAX_WAIT.as_secs()).contains(&n) => Ok(std::time::Duration::from_secs(n)),
+        Some(n) => Err(ApiError::BadRequest(format!(
+            "enroll_timeout_seconds {n} is out of range 1-{}",
+            MAX_WAIT.as_secs()
+        ))),
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

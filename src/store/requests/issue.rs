@@ -13,15 +13,24 @@ use crate::model::{Actor, Credential, Technology};
 use crate::store::people::{NewPerson, required};
 use crate::store::rights::NewRight;
 use crate::store::{Changed, Result, StoreError, badges, cases, logical, people, rights, to_ms};
-use crate::workflow::{CaseStatus, StepKind, check};
+use crate::workflow::{CaseStatus, Chain, StepKind, check};
 
-/// The card for an approved request, as typed at the desk.
+/// The card for an approved request: typed at the desk, or the next card presented on a
+/// desk reader (`enroll_reader`). Exactly one of `uid` and `enroll_reader`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueCard {
     /// Card UID in hex; `:`, `-` and spaces are ignored.
-    pub uid: String,
-    /// Defaults to `iso14443`.
+    #[serde(default)]
+    pub uid: Option<String>,
+    /// A reader with `purpose = "enrollment"`: the call waits for the next card presented
+    /// on it and binds that card.
+    #[serde(default)]
+    pub enroll_reader: Option<String>,
+    /// How long to wait for the card, 1-120 seconds (default 30); 408 when none came.
+    #[serde(default)]
+    pub enroll_timeout_seconds: Option<u64>,
+    /// With `uid`: defaults to `iso14443`. With `enroll_reader` the reader says.
     #[serde(default)]
     pub technology: Option<Technology>,
     /// The number printed on the card, if any.
@@ -29,6 +38,36 @@ pub struct IssueCard {
     pub badge_number: Option<String>,
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// Whether `actor` may issue the card of request `id` now: checked before anyone is asked
+/// to present a card at the desk, and again when it is bound. The request's chain and the
+/// index of its issue step.
+pub fn may_issue(
+    conn: &Connection,
+    id: i64,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(Chain, usize)> {
+    let (stored, addressed) = load_state(conn, id)?;
+    let step = step_of_kind(&stored.chain, StepKind::Issue, id)?;
+    let index = check(
+        &state(&format!("request {id}"), &stored, &addressed),
+        &step,
+        StepKind::Issue,
+        actor,
+    )?;
+    let valid_until: i64 =
+        conn.query_row("SELECT valid_until FROM request WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })?;
+    let valid_until = crate::store::from_ms(valid_until);
+    if valid_until <= now {
+        return Err(StoreError::Conflict(format!(
+            "the approved period of request {id} ended at {valid_until}; the applicant must ask again"
+        )));
+    }
+    Ok((stored.chain, index))
 }
 
 /// Issues `credential` for request `id`: the holder, the card and the right, with the
@@ -45,21 +84,8 @@ pub fn issue(
     now: DateTime<Utc>,
 ) -> Result<(RequestView, Changed)> {
     let note = cases::note(note, false, "note")?;
-    let (stored, addressed) = load_state(conn, id)?;
-    let step = step_of_kind(&stored.chain, StepKind::Issue, id)?;
-    let index = check(
-        &state(&format!("request {id}"), &stored, &addressed),
-        &step,
-        StepKind::Issue,
-        actor,
-    )?;
+    let (chain, index) = may_issue(conn, id, actor, now)?;
     let req = get(conn, id, now)?;
-    if req.valid_until <= now {
-        return Err(StoreError::Conflict(format!(
-            "the approved period of request {id} ended at {}; the applicant must ask again",
-            req.valid_until
-        )));
-    }
     let person = match req.person_id {
         Some(p) => p,
         None => {
@@ -110,7 +136,7 @@ pub fn issue(
     finish_step(
         conn,
         id,
-        &stored.chain,
+        &chain,
         index,
         true,
         "issued",
