@@ -20,6 +20,18 @@ pub const MAX_WAIT: Duration = Duration::from_secs(120);
 /// How long a desk reader waits when the caller does not say.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 
+/// The wait an API caller asked for (`enroll_timeout_seconds`), checked.
+pub fn wait(seconds: Option<u64>) -> Result<Duration, String> {
+    match seconds {
+        None => Ok(DEFAULT_WAIT),
+        Some(n) if (1..=MAX_WAIT.as_secs()).contains(&n) => Ok(Duration::from_secs(n)),
+        Some(n) => Err(format!(
+            "enroll_timeout_seconds {n} is out of range 1-{}",
+            MAX_WAIT.as_secs()
+        )),
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EnrollError {
     #[error("no enrollment reader is named {0:?}")]

@@ -216,3 +216,40 @@ fn at_the_console_the_operator_issues_with_the_desk_reader() {
     );
     assert_eq!(r["status"], "completed");
 }
+
+#[test]
+fn a_visitor_badge_joins_the_pool_from_the_desk_reader() {
+    let d = TestDaemon::start_with(&format!("{ONE_DOOR}\n{SIMULATED_DESK}"));
+    let add = |body: serde_json::Value| {
+        let r = d.post("/api/v1/visitor-badges", &body);
+        (r.status, r.body)
+    };
+    let (status, body) = add(json!({ "badge_number": "V-01", "uid": "0A0B0C0D" }));
+    assert_eq!(status, 201, "{body}");
+    // A number already in the pool is refused before anyone is asked for a card.
+    let (status, body) = add(json!({ "badge_number": "V-01", "enroll_reader": "meja" }));
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(desk_state(&d)["waiting"], false);
+    let (status, body) = add(json!({ "badge_number": "V-02", "enroll_reader": "meja",
+                                     "enroll_timeout_seconds": 1 }));
+    assert_eq!(status, 408, "{body}");
+
+    let (status, body) = std::thread::scope(|scope| {
+        let waiting = scope.spawn(|| {
+            add(json!({ "badge_number": "V-02", "enroll_reader": "meja",
+                        "enroll_timeout_seconds": 20 }))
+        });
+        wait_until_waiting(&d);
+        let tap = d.post("/api/v1/readers/meja/tap", &json!({ "uid": "0E0F1011" }));
+        assert_eq!(tap.body["reason"], "enrolled", "{}", tap.body);
+        waiting.join().unwrap()
+    });
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        (body["badge_number"].as_str(), body["uid"].as_str()),
+        (Some("V-02"), Some("0E0F1011")),
+        "{body}"
+    );
+    let pool = d.get("/api/v1/visitor-badges").body;
+    assert_eq!(pool.as_array().unwrap().len(), 2, "{pool}");
+}

@@ -41,16 +41,46 @@ async fn list_badges(
     ))
 }
 
-/// Adds a card to the pool; it opens nothing until a visit takes it.
+/// Adds a card to the pool; it opens nothing until a visit takes it. The card is typed
+/// (`uid`) or presented on a desk reader (`enroll_reader`; the call waits for it).
 #[utoipa::path(post, path = "/visitor-badges", tag = "visits", request_body = NewVisitorBadge,
     responses((status = 201, body = VisitorBadge), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 408, body = Problem, description = "no card was presented on the desk reader in time"),
         (status = 409, body = Problem, description = "the number or the card is taken")),
     security(("bearer" = [])))]
 async fn add_badge(
     State(s): State<AppState>,
     Auth(actor, _): Auth<ManageVisitorBadges>,
-    ApiJson(b): ApiJson<NewVisitorBadge>,
+    ApiJson(mut b): ApiJson<NewVisitorBadge>,
 ) -> Result<(StatusCode, Json<VisitorBadge>), ApiError> {
+    match (&b.uid, b.enroll_reader.take()) {
+        (Some(_), None) if b.enroll_timeout_seconds.is_some() => {
+            return Err(ApiError::BadRequest(
+                "enroll_timeout_seconds goes with enroll_reader".into(),
+            ));
+        }
+        (Some(_), None) => {}
+        (None, Some(reader)) => {
+            if b.technology.is_some() {
+                return Err(ApiError::BadRequest(
+                    "technology goes with uid; a desk reader says what it read".into(),
+                ));
+            }
+            let wait =
+                crate::enrollment::wait(b.enroll_timeout_seconds).map_err(ApiError::BadRequest)?;
+            let number = b.badge_number.clone();
+            s.db.read(move |c| visitor_badges::check_number(c, &number))
+                .await?;
+            let card = s.enrollment.next_card(&reader, wait).await?;
+            b.uid = Some(card.uid_hex());
+            b.technology = Some(card.technology());
+        }
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give exactly one of uid (typed) and enroll_reader (presented at the desk)".into(),
+            ));
+        }
+    }
     let badge =
         s.db.write(move |tx| {
             Ok((

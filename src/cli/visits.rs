@@ -145,10 +145,16 @@ pub enum VisitorBadgeCmd {
         /// The number printed on the card.
         #[arg(long)]
         number: String,
-        #[arg(long)]
-        uid: String,
-        #[arg(long)]
+        #[arg(long, required_unless_present = "enroll", conflicts_with = "enroll")]
+        uid: Option<String>,
+        #[arg(long, requires = "uid")]
         technology: Option<String>,
+        /// A desk reader (`purpose = "enrollment"`): add the next card presented on it.
+        #[arg(long, value_name = "READER")]
+        enroll: Option<String>,
+        /// Seconds to wait for the card on the desk reader (1-120).
+        #[arg(long, default_value_t = 30, requires = "enroll")]
+        timeout: u64,
         #[command(flatten)]
         api: ApiArgs,
     },
@@ -330,11 +336,22 @@ pub fn visitor_badge(cmd: VisitorBadgeCmd, config: &Config) -> anyhow::Result<()
             number,
             uid,
             technology,
+            enroll,
+            timeout,
             api,
-        } => print(client(config, api).post(
-            "/api/v1/visitor-badges",
-            &json!({ "badge_number": number, "uid": uid, "technology": technology }),
-        )?),
+        } => {
+            let body = match &enroll {
+                Some(reader) => {
+                    println!(
+                        "Tap visitor badge {number} on {reader} now (waiting up to {timeout} s)…"
+                    );
+                    json!({ "badge_number": number, "enroll_reader": reader,
+                            "enroll_timeout_seconds": timeout })
+                }
+                None => json!({ "badge_number": number, "uid": uid, "technology": technology }),
+            };
+            print(client(config, api).post("/api/v1/visitor-badges", &body)?)
+        }
         VisitorBadgeCmd::List { api } => {
             let list = client(config, api).get("/api/v1/visitor-badges", &[])?;
             for b in list.as_array().into_iter().flatten() {

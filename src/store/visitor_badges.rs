@@ -72,13 +72,36 @@ impl VisitorBadge {
 pub struct NewVisitorBadge {
     /// The number printed on the card, e.g. `V-01`.
     pub badge_number: String,
-    /// Card UID in hex; `:`, `-` and spaces are ignored.
-    pub uid: String,
-    /// Defaults to `iso14443`.
+    /// Card UID in hex; `:`, `-` and spaces are ignored. Or `enroll_reader`.
+    #[serde(default)]
+    pub uid: Option<String>,
+    /// A desk reader (`purpose = "enrollment"`): the call waits for the next card presented
+    /// on it and adds that card.
+    #[serde(default)]
+    pub enroll_reader: Option<String>,
+    /// How long to wait for the card, 1-120 seconds (default 30); 408 when none came.
+    #[serde(default)]
+    pub enroll_timeout_seconds: Option<u64>,
+    /// With `uid`: defaults to `iso14443`. With `enroll_reader` the reader says.
     #[serde(default)]
     pub technology: Option<Technology>,
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// Refuses a badge number already in the pool, before anyone presents a card for it.
+pub fn check_number(conn: &Connection, number: &str) -> Result<()> {
+    let number = required("badge_number", number)?;
+    let taken: Option<i64> = conn
+        .prepare_cached("SELECT id FROM visitor_badge WHERE badge_number = ?1")?
+        .query_row([&number], |r| r.get(0))
+        .optional()?;
+    match taken {
+        Some(id) => Err(StoreError::Conflict(format!(
+            "visitor badge {number:?} is already in the pool (id {id})"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Adds a card to the pool. A card bound to a staff badge cannot also be a visitor badge.
@@ -90,8 +113,12 @@ pub fn add(
 ) -> Result<VisitorBadge> {
     let number = required("badge_number", &b.badge_number)?;
     let tech = b.technology.unwrap_or(Technology::Iso14443);
+    let uid = b
+        .uid
+        .as_deref()
+        .ok_or_else(|| StoreError::Invalid("uid is required".into()))?;
     let credential =
-        Credential::parse_hex(tech, &b.uid).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        Credential::parse_hex(tech, uid).map_err(|e| StoreError::Invalid(e.to_string()))?;
     let bound: Option<i64> = conn
         .prepare_cached(
             "SELECT id FROM credential WHERE technology = ?1 AND uid = ?2 AND status != 'revoked'",

@@ -183,7 +183,8 @@ async fn issue(
                     "technology goes with uid; a desk reader says what it read".into(),
                 ));
             }
-            let wait = enroll_wait(card.enroll_timeout_seconds)?;
+            let wait = crate::enrollment::wait(card.enroll_timeout_seconds)
+                .map_err(ApiError::BadRequest)?;
             // Nobody is asked to present a card for a request that cannot be issued.
             let check = actor.clone();
             s.db.read(move |c| requests::may_issue(c, id, &check, Utc::now()).map(|_| ()))
@@ -210,18 +211,6 @@ async fn issue(
     })
     .await?;
     Ok(Json(view))
-}
-
-fn enroll_wait(seconds: Option<u64>) -> std::result::Result<std::time::Duration, ApiError> {
-    use crate::enrollment::{DEFAULT_WAIT, MAX_WAIT};
-    match seconds {
-        None => Ok(DEFAULT_WAIT),
-        Some(n) if (1..=MAX_WAIT.as_secs()).contains(&n) => Ok(std::time::Duration::from_secs(n)),
-        Some(n) => Err(ApiError::BadRequest(format!(
-            "enroll_timeout_seconds {n} is out of range 1-{}",
-            MAX_WAIT.as_secs()
-        ))),
-    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
