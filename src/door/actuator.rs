@@ -33,7 +33,7 @@ pub enum ActuatorError {
     },
     #[error("{program} exited with {status}")]
     Failed { program: String, status: String },
-    #[error("{program} did not finish within {secs} s", secs = COMMAND_TIMEOUT.as_secs())]
+    #[error("{program} did not finish in time and was killed")]
     Timeout { program: String },
     #[error(transparent)]
     Gpio(#[from] GpioError),
@@ -59,6 +59,7 @@ pub fn build(door: &DoorConfig) -> Result<Box<dyn Actuator>, ActuatorError> {
         ActuatorConfig::Command { unlock, lock } => Box::new(CommandActuator {
             unlock: unlock.clone(),
             lock: lock.clone(),
+            timeout: COMMAND_TIMEOUT,
         }),
         ActuatorConfig::Gpio {
             chip,
@@ -99,6 +100,7 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct CommandActuator {
     unlock: Vec<String>,
     lock: Vec<String>,
+    timeout: Duration,
 }
 
 impl Actuator for CommandActuator {
@@ -109,24 +111,77 @@ impl Actuator for CommandActuator {
         };
         Box::pin(async move {
             let program = argv.first().cloned().unwrap_or_default();
+            // Its own process group, so a hung tool is killed with whatever it started.
             let mut child = tokio::process::Command::new(&program)
                 .args(&argv[1..])
                 .stdin(std::process::Stdio::null())
+                .process_group(0)
                 .kill_on_drop(true)
                 .spawn()
                 .map_err(|source| ActuatorError::Spawn {
                     program: program.clone(),
                     source,
                 })?;
-            match tokio::time::timeout(COMMAND_TIMEOUT, child.wait()).await {
+            let group = child
+                .id()
+                .and_then(|id| rustix::process::Pid::from_raw(id as i32));
+            match tokio::time::timeout(self.timeout, child.wait()).await {
                 Ok(Ok(status)) if status.success() => Ok(()),
                 Ok(Ok(status)) => Err(ActuatorError::Failed {
                     program,
                     status: status.to_string(),
                 }),
                 Ok(Err(source)) => Err(ActuatorError::Spawn { program, source }),
-                Err(_) => Err(ActuatorError::Timeout { program }),
+                Err(_) => {
+                    if let Some(group) = group {
+                        let _ = rustix::process::kill_process_group(
+                            group,
+                            rustix::process::Signal::KILL,
+                        );
+                    }
+                    let _ = child.wait().await;
+                    Err(ActuatorError::Timeout { program })
+                }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod command_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hung_relay_tool_is_killed_with_what_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let script = format!("sleep 300 & echo $! > {}; wait", pid_file.display());
+        let actuator = CommandActuator {
+            unlock: vec!["/bin/sh".into(), "-c".into(), script],
+            lock: vec!["/bin/true".into()],
+            timeout: Duration::from_millis(500),
+        };
+        // Bounded well beyond the tool's own 0.5 s: a hung tool must not hold the door.
+        let err = tokio::time::timeout(Duration::from_secs(10), actuator.set(Strike::Unlocked))
+            .await
+            .expect("the actuator returned after its timeout")
+            .unwrap_err();
+        assert!(matches!(err, ActuatorError::Timeout { .. }), "{err}");
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // The grandchild is gone (a zombie reaped by init at most), not sleeping on.
+        let gone = (0..50).any(|_| {
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let done = state.is_empty() || state.split(' ').nth(2) == Some("Z");
+            if !done {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            done
+        });
+        assert!(gone, "the relay tool's child {pid} still runs");
+        actuator.set(Strike::Locked).await.unwrap();
     }
 }
