@@ -5,6 +5,7 @@ mod common;
 mod api;
 mod backup;
 mod cli;
+mod crash;
 mod enrollment;
 mod hardware;
 mod notify;
