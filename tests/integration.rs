@@ -3,6 +3,7 @@
 mod common;
 
 mod api;
+mod audit;
 mod backup;
 mod cli;
 mod hardware;
