@@ -13,6 +13,7 @@ mod osdp;
 mod pcsc;
 mod pin;
 mod reload;
+mod security;
 mod systemd;
 mod visitors;
 mod workflow;

@@ -1,5 +1,6 @@
 //! The facility register and the audit log.
 
+use crate::api::auth::guarded_routes;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -10,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::auth::{Auth, ReadAudit, ReadRegister};
 use super::{ApiError, ApiQuery, AppState, Problem, page_limit};
@@ -22,10 +22,10 @@ use crate::store::register::{self, RegisterEntry, RegisterFilter};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_register))
-        .routes(routes!(export_register))
-        .routes(routes!(list_audit))
-        .routes(routes!(verify_audit))
+        .routes(guarded_routes!(list_register))
+        .routes(guarded_routes!(export_register))
+        .routes(guarded_routes!(list_audit))
+        .routes(guarded_routes!(verify_audit))
 }
 
 /// Both hash chains as `audit verify` sees them.
