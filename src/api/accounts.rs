@@ -24,6 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct AccountQuery {
+    #[param(inline)]
     role: Option<Role>,
 }
 

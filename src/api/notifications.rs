@@ -27,8 +27,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 struct NotificationQuery {
     /// `pending`, `sent`, `failed`, `disabled` or `filtered`.
+    #[param(inline)]
     state: Option<Delivery>,
     /// `email` or `webhook`.
+    #[param(inline)]
     kind: Option<Kind>,
     /// Items per page (1–1000, default 100).
     limit: Option<u32>,

@@ -76,16 +76,20 @@ struct RegisterQuery {
     door: Option<String>,
     person_id: Option<i64>,
     /// `granted` or `refused`.
+    #[param(inline)]
     decision: Option<DecisionFilter>,
     /// `tap`, `exit_button`, `alarm` or `alarm_cleared`.
+    #[param(inline)]
     event: Option<EventFilter>,
     /// Items per page (1–1000, default 100); `list` only.
     limit: Option<u32>,
     /// Paging: lines older than this id; `list` only.
     before_id: Option<i64>,
     /// Export only: `id` (default) or `en`.
+    #[param(inline)]
     lang: Option<Lang>,
     /// Export only: `comma` (default) or `semicolon`.
+    #[param(inline)]
     sep: Option<Separator>,
 }
 

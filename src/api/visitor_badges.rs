@@ -23,6 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct BadgeQuery {
+    #[param(inline)]
     status: Option<PoolStatus>,
 }
 

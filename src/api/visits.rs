@@ -38,6 +38,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct VisitQuery {
+    #[param(inline)]
     status: Option<VisitStatus>,
     /// Checked in from: a date (that day in the office's zone) or an RFC 3339 time.
     #[param(value_type = Option<String>)]
@@ -240,8 +241,10 @@ struct RegisterQuery {
     #[param(value_type = Option<String>)]
     to: Option<TimeSpec>,
     /// Export only: `id` (default) or `en`.
+    #[param(inline)]
     lang: Option<Lang>,
     /// Export only: `comma` (default) or `semicolon`.
+    #[param(inline)]
     sep: Option<Separator>,
 }
 

@@ -45,6 +45,7 @@ struct WaitingQuery {
     /// Only steps past their time standard.
     #[serde(default)]
     overdue: bool,
+    #[param(inline)]
     role: Option<Role>,
     /// Judge overdue as of this time (RFC 3339) instead of now, e.g. to plan the week.
     at: Option<DateTime<Utc>>,
@@ -72,6 +73,7 @@ async fn list_waiting(
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct LogicalQuery {
+    #[param(inline)]
     kind: Option<Kind>,
     /// Only accounts still open.
     #[serde(default)]

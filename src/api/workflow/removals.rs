@@ -29,6 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct RemovalQuery {
+    #[param(inline)]
     status: Option<CaseStatus>,
 }
 

@@ -31,7 +31,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct RequestQuery {
+    #[param(inline)]
     status: Option<CaseStatus>,
+    #[param(inline)]
     kind: Option<Kind>,
     limit: Option<u32>,
     after_id: Option<i64>,
