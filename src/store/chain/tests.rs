@@ -260,3 +260,32 @@ async fn the_head_of_a_period_is_its_last_row() {
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn after_the_clock_went_back_a_prune_stops_at_the_first_newer_line() {
+    let f = fixture();
+    let path = f.dir.path().join(DB_FILE);
+    let (writer, thread) = RegisterWriter::start(&path).unwrap();
+    let now = t0() + Duration::days(1000);
+    // The second line was written while the clock was far ahead.
+    for age in [1000, 10, 800] {
+        writer
+            .commit(line(f.door, now - Duration::days(age)))
+            .await
+            .unwrap();
+    }
+    drop(writer);
+    thread.join().unwrap();
+    let conn = crate::store::open(&path).unwrap();
+    let p = retention::prune(
+        &conn,
+        now - Duration::days(730),
+        &f.dir.path().join("archive"),
+        chrono_tz::Asia::Jakarta,
+        now,
+    )
+    .unwrap();
+    assert_eq!(p.lines, 1, "line 3 waits behind line 2");
+    let reg = report(&conn, Table::Register);
+    assert_eq!((reg.broken, reg.first_id, reg.rows), (None, Some(2), 2));
+}
