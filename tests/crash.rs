@@ -1,8 +1,9 @@
 //! Crash consistency: bursts of taps on four readers, the daemon killed with SIGKILL at a
 //! random moment, again and again on the same data directory. After every kill:
 //! every tap the API acknowledged has its register line; every unlock the actuator itself
-//! recorded was preceded by a granted register line; `PRAGMA integrity_check` is ok; and the
-//! next start locks the door before anything else.
+//! recorded was preceded by a granted register line; `PRAGMA integrity_check` is ok; the
+//! register and audit hash chains verify; and the next start locks the door before
+//! anything else.
 //!
 //! `LAWANG_CRASH_CYCLES` sets the number of cycles (200 by default, the CI run);
 //! `LAWANG_CRASH_SEED` replays a run (the seed is printed).
@@ -189,6 +190,9 @@ fn check(dir: &Path, acked: &BTreeSet<i64>, cycle: u32) -> Checked {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(integrity, "ok", "cycle {cycle}");
+    for chain in lawang::store::chain::verify(&conn).unwrap() {
+        assert!(chain.broken.is_none(), "cycle {cycle}: {chain:?}");
+    }
     let ids: BTreeSet<i64> = conn
         .prepare("SELECT id FROM register WHERE event = 'tap'")
         .unwrap()

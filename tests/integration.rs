@@ -3,6 +3,7 @@
 mod common;
 
 mod api;
+mod audit;
 mod backup;
 mod cli;
 mod crash;
@@ -14,6 +15,7 @@ mod osdp;
 mod pcsc;
 mod pin;
 mod reload;
+mod security;
 mod systemd;
 mod visitors;
 mod workflow;

@@ -1,5 +1,6 @@
 //! Staff accounts: who acts in the workflow and where their notices go.
 
+use crate::api::auth::guarded_routes;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -7,7 +8,6 @@ use chrono::Utc;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::auth::{Auth, ManageAccounts, ReadAccess};
 use super::{ApiError, ApiJson, ApiQuery, AppState, Problem};
@@ -17,13 +17,14 @@ use crate::store::accounts::{self, Account, NewAccount};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_accounts, create_account))
-        .routes(routes!(deactivate_account))
+        .routes(guarded_routes!(list_accounts, create_account))
+        .routes(guarded_routes!(deactivate_account))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct AccountQuery {
+    #[param(inline)]
     role: Option<Role>,
 }
 

@@ -3,13 +3,17 @@
 //!
 //! A handler asks for `Auth<P>`; the extractor runs before the body is read, so a caller
 //! without the permission gets 401 or 403 whatever the body holds, and a handler body only
-//! runs for an authorised actor.
+//! runs for an authorised actor. Wrong tokens are counted per client address
+//! ([`super::throttle`]): too many, and the address gets 429 for a while.
 
 use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::time::Instant;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::{header, request::Parts};
 
+use super::throttle::{self, Failure};
 use super::{ApiError, AppState};
 use crate::model::{Actor, Role};
 use crate::store::tokens;
@@ -93,6 +97,95 @@ permissions! {
     Authenticated: "call this route" => [Admin, Operator, Kasi, Kabid, Kadis, Atasan, Pemohon, PenanggungJawab, Helpdesk, Kepala, Auditor, Monitor];
 }
 
+/// A handler that asks for `Auth<P>`: its permission, found from the handler's own signature
+/// (the marker `M` says where the extractor sits), so the OpenAPI document states the roles
+/// of each route from the one table above, never from a copy.
+pub trait Guarded<M> {
+    fn permission(&self) -> (&'static str, &'static [Role]);
+}
+
+macro_rules! guarded {
+    ($($before:ident),* ; $($after:ident),*) => {
+        impl<F, Fut, P: Permission, $($before,)* $($after,)*>
+            Guarded<(P, ($($before,)*), ($($after,)*))> for F
+        where
+            F: Fn($($before,)* Auth<P>, $($after,)*) -> Fut,
+        {
+            fn permission(&self) -> (&'static str, &'static [Role]) {
+                (P::ACTION, P::ROLES)
+            }
+        }
+    };
+}
+
+guarded!(;);
+guarded!(; A1);
+guarded!(; A1, A2);
+guarded!(; A1, A2, A3);
+guarded!(B1;);
+guarded!(B1; A1);
+guarded!(B1; A1, A2);
+guarded!(B1; A1, A2, A3);
+guarded!(B1, B2;);
+guarded!(B1, B2; A1);
+guarded!(B1, B2; A1, A2);
+guarded!(B1, B2, B3;);
+guarded!(B1, B2, B3; A1);
+
+/// The permission of a guarded handler (see [`Guarded`]).
+pub fn permission_of<M, H: Guarded<M>>(handler: &H) -> (&'static str, &'static [Role]) {
+    handler.permission()
+}
+
+/// Writes each handler's permission into its operation of the OpenAPI document, as
+/// `x-permission` (what it allows) and `x-roles` (who holds it). `handlers` pairs each
+/// operation id (the handler's name) with its permission.
+pub fn document_roles<S>(
+    (schemas, mut paths, router): utoipa_axum::router::UtoipaMethodRouter<S>,
+    handlers: &[(&str, (&'static str, &'static [Role]))],
+) -> utoipa_axum::router::UtoipaMethodRouter<S> {
+    for item in paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let Some((_, (action, roles))) = handlers
+                .iter()
+                .find(|(id, _)| op.operation_id.as_deref() == Some(id))
+            else {
+                continue;
+            };
+            let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            let ext = op.extensions.get_or_insert_with(Default::default);
+            ext.insert("x-permission".into(), (*action).into());
+            ext.insert("x-roles".into(), roles.into());
+        }
+    }
+    (schemas, paths, router)
+}
+
+/// `routes!` for handlers that ask for `Auth<P>`: the same routes, with each operation's
+/// permission and roles in the OpenAPI document. A handler without `Auth<P>` does not
+/// compile here; public routes use `routes!`.
+macro_rules! guarded_routes {
+    ($($handler:path),+ $(,)?) => {
+        $crate::api::auth::document_roles(
+            utoipa_axum::routes!($($handler),+),
+            &[$((
+                stringify!($handler),
+                $crate::api::auth::permission_of(&$handler),
+            )),+],
+        )
+    };
+}
+pub(crate) use guarded_routes;
+
 /// An authenticated actor holding permission `P`.
 pub struct Auth<P>(pub Actor, pub PhantomData<P>);
 
@@ -110,11 +203,44 @@ impl<P: Permission> FromRequestParts<AppState> for Auth<P> {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(|t| t.trim().to_owned())
             .ok_or(ApiError::Unauthenticated)?;
+        let client = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        if let Some(ip) = client {
+            state
+                .auth_throttle
+                .lock()
+                .map_err(|_| ApiError::Internal("the token throttle lock was poisoned".into()))?
+                .check(ip, Instant::now())
+                .map_err(ApiError::TooManyRequests)?;
+        }
         let actor = state
             .db
             .read(move |conn| tokens::authenticate(conn, &token))
-            .await?
-            .ok_or(ApiError::Unauthenticated)?;
+            .await?;
+        let Some(actor) = actor else {
+            if let Some(ip) = client {
+                let failure = state
+                    .auth_throttle
+                    .lock()
+                    .map_err(|_| ApiError::Internal("the token throttle lock was poisoned".into()))?
+                    .failed(ip, Instant::now());
+                // The address, never the token.
+                match failure {
+                    Failure::Blocked => tracing::warn!(
+                        client = %ip,
+                        failures = throttle::MAX_FAILURES,
+                        block_seconds = throttle::BLOCK.as_secs(),
+                        "too many wrong API tokens: the address is refused for a while"
+                    ),
+                    Failure::Counted(n) => {
+                        tracing::info!(client = %ip, failures = n, "wrong API token")
+                    }
+                }
+            }
+            return Err(ApiError::Unauthenticated);
+        };
         if !P::ROLES.contains(&actor.role) {
             return Err(ApiError::Forbidden {
                 role: actor.role.to_string(),

@@ -1,5 +1,6 @@
 //! Doors, readers, simulated taps and the health check.
 
+use crate::api::auth::guarded_routes;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -17,10 +18,10 @@ use crate::reader::{ReaderEvent, ReaderStatus};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_doors))
-        .routes(routes!(list_readers))
-        .routes(routes!(list_enrollment_readers))
-        .routes(routes!(tap))
+        .routes(guarded_routes!(list_doors))
+        .routes(guarded_routes!(list_readers))
+        .routes(guarded_routes!(list_enrollment_readers))
+        .routes(guarded_routes!(tap))
 }
 
 /// `/healthz` lives outside `/api/v1`: monitoring probes it without a token.

@@ -30,6 +30,15 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("the request body is larger than the server accepts (server.max_body_bytes)")]
     PayloadTooLarge,
+    #[error(
+        "too many wrong API tokens from this address; try again in {} s",
+        .0.as_secs().max(1)
+    )]
+    TooManyRequests(std::time::Duration),
+    #[error("the request took longer than the server allows (server.request_timeout_seconds)")]
+    RequestTimeout,
+    #[error("the request headers are larger than the server accepts ({0} bytes)")]
+    HeadersTooLarge(usize),
     #[error("{0}")]
     Unavailable(String),
     /// Waited for something at the desk (a card on the enrollment reader) that did not come.
@@ -61,6 +70,9 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -76,6 +88,9 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::UnsupportedMediaType => "unsupported-media-type",
             ApiError::PayloadTooLarge => "payload-too-large",
+            ApiError::TooManyRequests(_) => "too-many-requests",
+            ApiError::RequestTimeout => "request-timeout",
+            ApiError::HeadersTooLarge(_) => "headers-too-large",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Timeout(_) => "timeout",
             ApiError::Internal(_) => "internal",
@@ -102,6 +117,12 @@ impl IntoResponse for ApiError {
             body,
         )
             .into_response();
+        if let ApiError::TooManyRequests(retry) = &self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(retry.as_secs().max(1)),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

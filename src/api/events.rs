@@ -9,19 +9,19 @@
 
 use std::convert::Infallible;
 
+use crate::api::auth::guarded_routes;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::auth::{Auth, ReadRegister};
 use super::{AppState, Problem};
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(events))
+    OpenApiRouter::new().routes(guarded_routes!(events))
 }
 
 /// Register lines and alarms as they are committed, as Server-Sent Events.

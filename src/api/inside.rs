@@ -4,20 +4,20 @@
 
 use std::collections::HashSet;
 
+use crate::api::auth::guarded_routes;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::auth::{Auth, ReadVisits};
 use super::{ApiError, AppState, Problem};
 use crate::model::PersonId;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(inside))
+    OpenApiRouter::new().routes(guarded_routes!(inside))
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -3,11 +3,11 @@
 //! `authorization: { credentials_file: … }`; the series carry door, reader and alarm names,
 //! never a person.
 
+use crate::api::auth::guarded_routes;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::auth::{Auth, ReadMetrics};
 use super::{ApiError, AppState, Problem};
@@ -16,7 +16,7 @@ use crate::reader::ReaderStatus;
 use crate::store::backlog;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(metrics))
+    OpenApiRouter::new().routes(guarded_routes!(metrics))
 }
 
 /// Counters, latency histograms and device states in the Prometheus text format.

@@ -16,6 +16,7 @@ mod notifications;
 mod osdp;
 mod people;
 mod register;
+pub mod throttle;
 mod tokens;
 mod visitor_badges;
 mod visits;
@@ -57,6 +58,8 @@ pub struct AppState {
     /// Ends the event streams, which would otherwise hold the graceful shutdown open.
     pub shutdown: tokio_util::sync::CancellationToken,
     pub started: chrono::DateTime<chrono::Utc>,
+    /// Wrong tokens per client address (brute-force protection).
+    pub auth_throttle: Arc<std::sync::Mutex<throttle::Throttle>>,
 }
 
 impl AppState {
@@ -89,7 +92,40 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     }
 }
 
-pub fn router(state: AppState, max_body_bytes: usize) -> axum::Router {
+/// Limits on what a request may cost the daemon.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// `server.max_body_bytes`: 413 beyond it.
+    pub max_body_bytes: usize,
+    /// `server.request_timeout_seconds`: 408 when the response has not started by then
+    /// (a body sent slowly included). Streams (events, exports) run on once started.
+    pub request_timeout: std::time::Duration,
+}
+
+/// Request headers larger than this in total (names and values) are refused with 431;
+/// Lawang's clients send a token and a few standard headers.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+async fn limit(
+    axum::extract::State(limits): axum::extract::State<Limits>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return ApiError::HeadersTooLarge(MAX_HEADER_BYTES).into_response();
+    }
+    tokio::time::timeout(limits.request_timeout, next.run(request))
+        .await
+        .unwrap_or_else(|_| ApiError::RequestTimeout.into_response())
+}
+
+pub fn router(state: AppState, limits: Limits) -> axum::Router {
     let v1 = OpenApiRouter::new()
         .merge(people::routes())
         .merge(devices::routes())
@@ -131,6 +167,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> axum::Router {
         }),
     )
     .fallback(|| async { ApiError::NotFound("no such route".into()) })
-    .layer(DefaultBodyLimit::max(max_body_bytes))
+    .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+    .layer(axum::middleware::from_fn_with_state(limits, limit))
     .with_state(state)
 }

@@ -1,5 +1,6 @@
 //! The notification delivery log, and a test email so an installer can check the relay.
 
+use crate::api::auth::guarded_routes;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::auth::{Auth, ReadNotifications, TestNotifications};
 use super::{ApiError, ApiJson, ApiQuery, AppState, Problem, page_limit};
@@ -19,16 +19,18 @@ use crate::store::{Changed, audit};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_notifications))
-        .routes(routes!(test_email))
+        .routes(guarded_routes!(list_notifications))
+        .routes(guarded_routes!(test_email))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct NotificationQuery {
     /// `pending`, `sent`, `failed`, `disabled` or `filtered`.
+    #[param(inline)]
     state: Option<Delivery>,
     /// `email` or `webhook`.
+    #[param(inline)]
     kind: Option<Kind>,
     /// Items per page (1–1000, default 100).
     limit: Option<u32>,

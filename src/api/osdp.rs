@@ -2,13 +2,13 @@
 //! (osdp_OUT), a new address and speed (osdp_COMSET). Each is one request to the reader's bus
 //! task ([`request`]), answered by the PD.
 
+use crate::api::auth::guarded_routes;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::auth::{Auth, ManageReaders};
 use super::{ApiError, ApiJson, AppState, Problem};
@@ -22,9 +22,9 @@ const MAX_OUTPUT_SECONDS: u16 = u16::MAX / 10;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(keyset))
-        .routes(routes!(output))
-        .routes(routes!(comset))
+        .routes(guarded_routes!(keyset))
+        .routes(guarded_routes!(output))
+        .routes(guarded_routes!(comset))
 }
 
 /// Sends `action` to the OSDP reader `name` and waits for the PD's answer. A reader that is

@@ -1,5 +1,6 @@
 //! People, badges and rights: the access list.
 
+use crate::api::auth::guarded_routes;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -7,7 +8,6 @@ use chrono::Utc;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::auth::{Auth, ImportAccess, ManageAccess, ReadAccess};
 use super::{ApiError, ApiJson, ApiQuery, AppState, Problem, page_limit};
@@ -18,15 +18,15 @@ use crate::store::rights::{self, NewRight, RightView};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_people, create_person))
-        .routes(routes!(get_person, update_person))
-        .routes(routes!(set_pin))
-        .routes(routes!(list_rights, create_right))
-        .routes(routes!(remove_right))
-        .routes(routes!(list_badges, issue_badge))
-        .routes(routes!(get_badge))
-        .routes(routes!(revoke_badge))
-        .routes(routes!(set_badge_status))
+        .routes(guarded_routes!(list_people, create_person))
+        .routes(guarded_routes!(get_person, update_person))
+        .routes(guarded_routes!(set_pin))
+        .routes(guarded_routes!(list_rights, create_right))
+        .routes(guarded_routes!(remove_right))
+        .routes(guarded_routes!(list_badges, issue_badge))
+        .routes(guarded_routes!(get_badge))
+        .routes(guarded_routes!(revoke_badge))
+        .routes(guarded_routes!(set_badge_status))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -1,12 +1,12 @@
 //! API tokens. The secret of a new token is in the creation response only.
 
+use crate::api::auth::guarded_routes;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::auth::{Auth, Authenticated, ManageTokens};
 use super::{ApiError, ApiJson, AppState, Problem};
@@ -15,9 +15,9 @@ use crate::store::tokens::{self, NewToken, TokenInfo};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_tokens, create_token))
-        .routes(routes!(revoke_token))
-        .routes(routes!(whoami))
+        .routes(guarded_routes!(list_tokens, create_token))
+        .routes(guarded_routes!(revoke_token))
+        .routes(guarded_routes!(whoami))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -1,5 +1,6 @@
 //! `/visitor-badges`: the desk's pool of visitor cards.
 
+use crate::api::auth::guarded_routes;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -7,7 +8,6 @@ use chrono::Utc;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::auth::{Auth, ManageVisitorBadges, ReadVisits};
 use super::{ApiError, ApiJson, ApiQuery, AppState, Problem};
@@ -16,13 +16,14 @@ use crate::store::visitor_badges::{self, NewVisitorBadge, PoolStatus, VisitorBad
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_badges, add_badge))
-        .routes(routes!(set_status))
+        .routes(guarded_routes!(list_badges, add_badge))
+        .routes(guarded_routes!(set_status))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct BadgeQuery {
+    #[param(inline)]
     status: Option<PoolStatus>,
 }
 

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::api::auth::guarded_routes;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -11,7 +12,6 @@ use chrono::Utc;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::auth::{Auth, CheckInVisitors, DecideVisits, ReadVisits};
 use super::workflow::Decision;
@@ -25,19 +25,20 @@ use crate::visit::VisitStatus;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_visits, check_in))
-        .routes(routes!(get_visit))
-        .routes(routes!(get_signature))
-        .routes(routes!(decide))
-        .routes(routes!(issue_badge))
-        .routes(routes!(check_out))
-        .routes(routes!(visit_register))
-        .routes(routes!(export_visit_register))
+        .routes(guarded_routes!(list_visits, check_in))
+        .routes(guarded_routes!(get_visit))
+        .routes(guarded_routes!(get_signature))
+        .routes(guarded_routes!(decide))
+        .routes(guarded_routes!(issue_badge))
+        .routes(guarded_routes!(check_out))
+        .routes(guarded_routes!(visit_register))
+        .routes(guarded_routes!(export_visit_register))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct VisitQuery {
+    #[param(inline)]
     status: Option<VisitStatus>,
     /// Checked in from: a date (that day in the office's zone) or an RFC 3339 time.
     #[param(value_type = Option<String>)]
@@ -240,8 +241,10 @@ struct RegisterQuery {
     #[param(value_type = Option<String>)]
     to: Option<TimeSpec>,
     /// Export only: `id` (default) or `en`.
+    #[param(inline)]
     lang: Option<Lang>,
     /// Export only: `comma` (default) or `semicolon`.
+    #[param(inline)]
     sep: Option<Separator>,
 }
 

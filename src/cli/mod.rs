@@ -118,6 +118,20 @@ pub enum Command {
     /// Replace the database with a backup, after checking it. Only while the daemon is
     /// stopped; the replaced database is kept beside it.
     Restore { path: PathBuf },
+    /// The audit log's and the register's hash chains.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Check both hash chains on the database file (read-only; the daemon may run): rows
+    /// checked, the head, and the first broken link (exit 1).
+    Verify {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -504,6 +518,7 @@ pub fn run(
         Command::Overdue(args) => workflow::waiting(true, args, config, client),
         Command::Backup { path } => maintenance::backup(config, &path),
         Command::Restore { path } => maintenance::restore(config, &path),
+        Command::Audit(AuditCmd::Verify { json }) => maintenance::verify(config, json),
         Command::Visit(cmd) => visits::visit(cmd, config),
         Command::VisitorBadge(cmd) => visits::visitor_badge(cmd, config),
         Command::Inside { api } => visits::inside(config, api),

@@ -90,6 +90,8 @@ pub struct ServerFile {
     pub timezone: Spanned<String>,
     /// Largest request body the API accepts, in bytes.
     pub max_body_bytes: usize,
+    /// Time a request may take until its response starts (reading the body included).
+    pub request_timeout_seconds: Spanned<u64>,
 }
 
 impl Default for ServerFile {
@@ -98,6 +100,7 @@ impl Default for ServerFile {
             listen: Spanned::new(0..0, "127.0.0.1:8080".into()),
             timezone: Spanned::new(0..0, "Asia/Jakarta".into()),
             max_body_bytes: 64 * 1024,
+            request_timeout_seconds: Spanned::new(0..0, 30),
         }
     }
 }
@@ -247,6 +250,7 @@ pub struct Config {
     pub listen: SocketAddr,
     pub timezone: chrono_tz::Tz,
     pub max_body_bytes: usize,
+    pub request_timeout: std::time::Duration,
     pub data_dir: PathBuf,
     pub log: LogConfig,
     pub pin: PinConfig,
@@ -418,6 +422,7 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
         listen,
         timezone,
         max_body_bytes: server.max_body_bytes,
+        request_timeout: validate_request_timeout(&server.request_timeout_seconds)?,
         data_dir,
         log: LogConfig {
             format: file.log.format,
@@ -456,6 +461,17 @@ fn validate_pin(p: &PinFile) -> Result<PinConfig, Invalid> {
         attempts: p.attempts,
         lockout: Duration::from_secs(p.lockout_seconds),
     })
+}
+
+fn validate_request_timeout(t: &Spanned<u64>) -> Result<std::time::Duration, Invalid> {
+    let seconds = *t.get_ref();
+    if !(1..=600).contains(&seconds) {
+        return Err((
+            t.span(),
+            format!("server.request_timeout_seconds must be 1 to 600, got {seconds}"),
+        ));
+    }
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 fn validate_retention(r: &RegisterFile) -> Result<u32, Invalid> {

@@ -146,6 +146,7 @@ pub async fn run(
         events: committed,
         shutdown: shutdown.clone(),
         started: Utc::now(),
+        auth_throttle: Arc::default(),
     };
     let local = listener.local_addr()?;
     write_private(
@@ -153,11 +154,21 @@ pub async fn run(
         local.to_string().as_bytes(),
         0o644,
     )?;
-    let app = api::router(state, config.max_body_bytes);
+    let app = api::router(
+        state,
+        api::Limits {
+            max_body_bytes: config.max_body_bytes,
+            request_timeout: config.request_timeout,
+        },
+    );
     let mut server = tokio::spawn(
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .into_future(),
+        axum::serve(
+            listener,
+            // The client's address, for the wrong-token throttle.
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .into_future(),
     );
     tracing::info!(
         listen = %local,

@@ -209,9 +209,14 @@ async fn a_grant_that_cannot_be_recorded_keeps_the_door_locked() {
         Utc::now() + Days::days(1),
     )
     .unwrap();
-    // A writer whose database has no register table: every write fails.
-    let (broken, _t) =
-        RegisterWriter::start_with(rusqlite::Connection::open_in_memory().unwrap()).unwrap();
+    // A writer whose register table lacks its columns: every write fails.
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    conn.execute_batch(
+        "CREATE TABLE register (id INTEGER PRIMARY KEY, hash BLOB);
+         CREATE TABLE audit (id INTEGER PRIMARY KEY, action TEXT, detail TEXT);",
+    )
+    .unwrap();
+    let (broken, _t) = RegisterWriter::start_with(conn).unwrap();
     let rig = rig_with(f, broken, Duration::ZERO);
     let out = tap(&rig, "C0FFEE").await;
     assert_eq!(out.decision.reason(), Reason::RegisterUnavailable);

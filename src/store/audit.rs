@@ -1,10 +1,12 @@
 //! The audit log: every admin action, with who did it, in which role, and when. Written in
 //! the same transaction as the action, so an action without its audit line cannot exist.
+//! Lines are hash-chained (see [`super::chain`]): each carries the hash of the one before.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, ToSql, params};
 use serde::Serialize;
 
+use super::chain::{self, Table};
 use super::{Result, from_ms, to_ms};
 use crate::model::Actor;
 
@@ -21,6 +23,9 @@ pub struct AuditLine {
     pub detail: Option<serde_json::Value>,
 }
 
+/// Appends a line to the chain. Called inside the action's transaction; on its own (an
+/// autocommit connection) it takes a write transaction so that reading the chain's head and
+/// appending to it cannot interleave with another writer.
 pub fn record(
     conn: &Connection,
     actor: &Actor,
@@ -29,18 +34,59 @@ pub fn record(
     detail: serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    if !conn.is_autocommit() {
+        return append(conn, actor, action, target, detail, now);
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match append(conn, actor, action, target, detail, now) {
+        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn append(
+    conn: &Connection,
+    actor: &Actor,
+    action: &str,
+    target: Option<String>,
+    detail: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (last_id, prev) = chain::last(conn, Table::Audit)?;
+    let id = last_id + 1;
+    let at = to_ms(now);
+    let role = actor.role.as_str();
+    let detail = detail.to_string();
+    let values: [&dyn ToSql; 8] = [
+        &id,
+        &at,
+        &actor.token_id,
+        &actor.name,
+        &role,
+        &action,
+        &target,
+        &detail,
+    ];
+    let hash = chain::hash_row(Table::Audit, &prev, &values)?;
     conn.prepare_cached(
-        "INSERT INTO audit (at, token_id, actor, role, action, target, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO audit (id, at, token_id, actor, role, action, target, detail,
+                            prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
-        to_ms(now),
+        id,
+        at,
         actor.token_id,
         actor.name,
-        actor.role.as_str(),
+        role,
         action,
         target,
-        detail.to_string(),
+        detail,
+        &prev[..],
+        &hash[..],
     ])?;
     Ok(())
 }

@@ -15,6 +15,7 @@ pub mod backlog;
 pub mod backup;
 pub mod badges;
 pub mod cases;
+pub mod chain;
 pub mod devices;
 pub mod logical;
 pub mod notices;

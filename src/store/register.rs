@@ -6,6 +6,10 @@
 //! waits for its acknowledgement before the door unlocks. Once a batch is acknowledged, its
 //! lines are read back (with names) and published to the live event stream, if anyone
 //! listens: subscribers never delay a door.
+//!
+//! Lines are hash-chained (see [`super::chain`]). The writer, the register's only writer,
+//! keeps the chain's head (last id and hash) in memory, reads it once at start, and hashes
+//! each line inside the batch's transaction; the head moves only once the batch commits.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,10 +18,11 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, ToSql, params, params_from_iter};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use super::chain::{self, Hash, Table};
 use super::{Result, StoreError, from_ms, to_ms};
 use crate::metrics::RegisterMetrics;
 use crate::model::{Direction, DoorId, PersonId};
@@ -71,9 +76,10 @@ impl RegisterWriter {
         observers: Observers,
     ) -> Result<(RegisterWriter, JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let head = chain::last(&conn, Table::Register)?;
         let handle = std::thread::Builder::new()
             .name("register-writer".into())
-            .spawn(move || run(conn, rx, observers))
+            .spawn(move || run(conn, head, rx, observers))
             .map_err(|e| StoreError::Task(format!("cannot start the register writer: {e}")))?;
         Ok((RegisterWriter { tx }, handle))
     }
@@ -107,6 +113,7 @@ impl RegisterWriter {
 
 fn run(
     mut conn: Connection,
+    mut head: (i64, Hash),
     mut rx: mpsc::Receiver<(RegisterLine, Option<Ack>)>,
     observers: Observers,
 ) {
@@ -120,7 +127,7 @@ fn run(
             }
         }
         let started = Instant::now();
-        let written = write_batch(&mut conn, &batch);
+        let written = write_batch(&mut conn, &mut head, &batch);
         let metrics = &observers.metrics;
         metrics.commit.observe(started.elapsed());
         match written {
@@ -164,40 +171,57 @@ fn publish(conn: &Connection, committed: &Committed, first: i64, last: i64) {
     }
 }
 
-/// Writes a batch in one transaction. Ids are consecutive because this thread is the only
-/// writer of the register table.
+/// Writes a batch in one transaction, chained on from `head`, which moves only once the
+/// batch is committed. Ids are consecutive because this thread is the only writer of the
+/// register table; it assigns them, since each one is part of its line's hash.
 fn write_batch(
     conn: &mut Connection,
+    head: &mut (i64, Hash),
     batch: &[(RegisterLine, Option<Ack>)],
-) -> rusqlite::Result<i64> {
+) -> Result<i64> {
     let tx = conn.transaction()?;
-    let mut first = 0;
+    let (mut id, mut prev) = *head;
+    let first = id + 1;
     {
         let mut stmt = tx.prepare_cached(
-            "INSERT INTO register (at, event, door_id, reader_id, direction, credential,
-                                   credential_id, person_id, granted, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO register (id, at, event, door_id, reader_id, direction, credential,
+                                   credential_id, person_id, granted, reason, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
-        for (i, (line, _)) in batch.iter().enumerate() {
+        for (line, _) in batch {
+            id += 1;
             let decision = line.decision();
-            let id = stmt.insert(params![
-                to_ms(line.at),
-                line.kind(),
-                line.door,
-                line.reader,
-                line.direction.map(|d| d.as_str()),
-                line.credential.map(|c| c.to_string()),
-                decision.and_then(|d| d.credential_id()),
-                decision.and_then(|d| d.person_id()),
-                line.granted(),
-                line.reason(),
-            ])?;
-            if i == 0 {
-                first = id;
-            }
+            let at = to_ms(line.at);
+            let direction = line.direction.map(|d| d.as_str());
+            let credential = line.credential.map(|c| c.to_string());
+            let credential_id = decision.and_then(|d| d.credential_id());
+            let person_id = decision.and_then(|d| d.person_id());
+            let (kind, granted, reason) = (line.kind(), line.granted(), line.reason());
+            let values: [&dyn ToSql; 11] = [
+                &id,
+                &at,
+                &kind,
+                &line.door,
+                &line.reader,
+                &direction,
+                &credential,
+                &credential_id,
+                &person_id,
+                &granted,
+                &reason,
+            ];
+            let hash = chain::hash_row(Table::Register, &prev, &values)?;
+            stmt.execute(params_from_iter(
+                values
+                    .iter()
+                    .copied()
+                    .chain([&prev as &dyn ToSql, &hash as &dyn ToSql]),
+            ))?;
+            prev = hash;
         }
     }
     tx.commit()?;
+    *head = (id, prev);
     Ok(first)
 }
 

@@ -4,6 +4,12 @@
 //!
 //! Deletion goes in small transactions so the register writer, which shares the database,
 //! never waits long for its next commit.
+//!
+//! The register is hash-chained ([`super::chain`]), so a prune removes a prefix by id: the
+//! lines before the first one recorded at or after the cutoff (after the wall clock jumped
+//! back, an old-dated line behind a newer one waits for the next prune). The hash of the
+//! last pruned line, the *anchor* the oldest remaining line links to, goes into the prune's
+//! audit line, which is itself chained; `audit verify` accepts no other anchor.
 
 use std::path::{Path, PathBuf};
 
@@ -37,10 +43,15 @@ pub fn prune(
     tz: Tz,
     now: DateTime<Utc>,
 ) -> Result<Pruned> {
-    let (count, last): (i64, Option<i64>) = conn.query_row(
-        "SELECT count(*), max(id) FROM register WHERE at < ?1",
+    // The prefix: every line before the first one at or after the cutoff.
+    let (count, last, anchor): (i64, Option<i64>, Option<Vec<u8>>) = conn.query_row(
+        "WITH bound AS (SELECT coalesce((SELECT min(id) FROM register WHERE at >= ?1),
+                                        (SELECT max(id) + 1 FROM register)) AS id),
+              prefix AS (SELECT count(*) AS n, max(r.id) AS last
+                         FROM register r, bound WHERE r.id < bound.id)
+         SELECT n, last, (SELECT hash FROM register WHERE id = last) FROM prefix",
         [to_ms(cutoff)],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
     let Some(last) = last else {
         return Ok(Pruned {
@@ -55,7 +66,6 @@ pub fn prune(
     );
     let archive = archive_dir.join(name);
     let filter = RegisterFilter {
-        until: Some(cutoff),
         before_id: Some(last + 1),
         ..RegisterFilter::default()
     };
@@ -70,8 +80,8 @@ pub fn prune(
     loop {
         let n = conn.execute(
             "DELETE FROM register WHERE id IN
-                (SELECT id FROM register WHERE id <= ?1 AND at < ?2 LIMIT ?3)",
-            params![last, to_ms(cutoff), CHUNK],
+                (SELECT id FROM register WHERE id <= ?1 ORDER BY id LIMIT ?2)",
+            params![last, CHUNK],
         )?;
         if n == 0 {
             break;
@@ -92,6 +102,8 @@ pub fn prune(
         serde_json::json!({
             "lines": deleted,
             "before": cutoff,
+            "through_id": last,
+            "anchor": anchor.map(hex::encode),
             "archive": archive.display().to_string(),
         }),
         now,

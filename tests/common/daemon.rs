@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -37,6 +38,9 @@ pub struct TestDaemon {
     pub base: String,
     pub token: String,
     agent: ureq::Agent,
+    /// Every token, PIN and key this daemon was sent or handed out through these helpers;
+    /// on drop its logs must contain none of them (see [`find_secrets`]).
+    secrets: Mutex<Vec<String>>,
 }
 
 pub struct Reply {
@@ -57,9 +61,18 @@ impl TestDaemon {
 
     /// [`TestDaemon::start_with`], with more environment variables for the daemon.
     pub fn start_with_env(extra: &str, env: &[(&str, String)]) -> TestDaemon {
+        Self::start_full("", extra, env)
+    }
+
+    /// [`TestDaemon::start_with`], with more keys of the `[server]` table (`server`).
+    pub fn start_with_server(server: &str, extra: &str) -> TestDaemon {
+        Self::start_full(server, extra, &[])
+    }
+
+    fn start_full(server: &str, extra: &str, env: &[(&str, String)]) -> TestDaemon {
         let dir = tempfile::tempdir().unwrap();
         let config = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\n[store]\ndata_dir = {:?}\n{}",
+            "[server]\nlisten = \"127.0.0.1:0\"\n{server}\n[store]\ndata_dir = {:?}\n{}",
             dir.path().join("data"),
             extra.replace(
                 "@STRIKE@",
@@ -85,6 +98,7 @@ impl TestDaemon {
             dir,
             child: Some(child),
             base: format!("http://{}", addr.trim()),
+            secrets: Mutex::new(vec![token.clone()]),
             token,
             agent,
         }
@@ -130,8 +144,44 @@ impl TestDaemon {
         self.send_raw("post", path, token, body)
     }
 
+    /// A secret the test sent another way (a CLI's standard input, a key file): the
+    /// daemon's logs must not contain it.
+    pub fn remember_secret(&self, secret: &str) {
+        self.secrets.lock().unwrap().push(secret.to_owned());
+    }
+
+    /// Keeps the secrets a JSON document carries (`token`, `pin`, `key` fields).
+    fn remember_secrets_in(&self, v: &Value) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    match (k.as_str(), v) {
+                        ("token" | "pin" | "key", Value::String(s)) => self.remember_secret(s),
+                        _ => self.remember_secrets_in(v),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| self.remember_secrets_in(v)),
+            _ => {}
+        }
+    }
+
+    /// Panics naming each remembered secret the daemon's logs contain.
+    pub fn assert_no_secret_logged(&self) {
+        let log = self.log();
+        let secrets = self.secrets.lock().unwrap().clone();
+        let found = find_secrets(&log, &secrets);
+        assert!(
+            found.is_empty(),
+            "secrets in the daemon's log: {found:?}\n{log}"
+        );
+    }
+
     /// A body-carrying request with any method (`post`, `patch`).
     pub fn send_raw(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> Reply {
+        if let Ok(v) = serde_json::from_str::<Value>(body) {
+            self.remember_secrets_in(&v);
+        }
         let url = format!("{}{path}", self.base);
         let req = match method {
             "patch" => self.agent.patch(url),
@@ -142,7 +192,9 @@ impl TestDaemon {
         if let Some(t) = token {
             req = req.header("Authorization", format!("Bearer {t}"));
         }
-        reply(req.send(body).unwrap())
+        let r = reply(req.send(body).unwrap());
+        self.remember_secrets_in(&r.body);
+        r
     }
 
     /// A new person holding card `uid` with a right on `ruang-server` from 2020 to 2099;
@@ -225,12 +277,39 @@ impl TestDaemon {
 }
 
 impl Drop for TestDaemon {
+    /// Stops the daemon and checks that its logs hold no secret, so every test that runs a
+    /// daemon also tests that.
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
         }
+        if !std::thread::panicking() {
+            self.assert_no_secret_logged();
+        }
     }
+}
+
+/// The secrets found in `log`. Secrets of digits only (PINs) count only where no digit, `.`
+/// or `:` touches them, so a PIN is not "found" inside a timestamp or a longer number.
+pub fn find_secrets<'a>(log: &str, secrets: &'a [String]) -> Vec<&'a str> {
+    let mut found = Vec::new();
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        let numeric = secret.bytes().all(|b| b.is_ascii_digit());
+        let hit = log.match_indices(secret.as_str()).any(|(i, _)| {
+            if !numeric {
+                return true;
+            }
+            let touches =
+                |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_digit() || b".:".contains(b));
+            !touches(i.checked_sub(1).and_then(|j| log.as_bytes().get(j)))
+                && !touches(log.as_bytes().get(i + secret.len()))
+        });
+        if hit && !found.contains(&secret.as_str()) {
+            found.push(secret.as_str());
+        }
+    }
+    found
 }
 
 pub fn spawn_serve(dir: &Path) -> Child {

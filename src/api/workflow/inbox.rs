@@ -1,13 +1,13 @@
 //! What waits for whom: the caller's inbox, the office's overdue list (Mutu Baku Waktu),
 //! and accounts in other systems.
 
+use crate::api::auth::guarded_routes;
 use axum::Json;
 use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::Reason;
 use crate::api::auth::{Auth, Authenticated, CloseAccount, ReadWorkflow};
@@ -20,10 +20,10 @@ use crate::workflow::Kind;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(inbox))
-        .routes(routes!(list_waiting))
-        .routes(routes!(list_logical))
-        .routes(routes!(close_logical))
+        .routes(guarded_routes!(inbox))
+        .routes(guarded_routes!(list_waiting))
+        .routes(guarded_routes!(list_logical))
+        .routes(guarded_routes!(close_logical))
 }
 
 /// What waits for the caller: steps of their role, and of their account where a step is
@@ -45,6 +45,7 @@ struct WaitingQuery {
     /// Only steps past their time standard.
     #[serde(default)]
     overdue: bool,
+    #[param(inline)]
     role: Option<Role>,
     /// Judge overdue as of this time (RFC 3339) instead of now, e.g. to plan the week.
     at: Option<DateTime<Utc>>,
@@ -72,6 +73,7 @@ async fn list_waiting(
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct LogicalQuery {
+    #[param(inline)]
     kind: Option<Kind>,
     /// Only accounts still open.
     #[serde(default)]

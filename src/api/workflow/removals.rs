@@ -1,5 +1,6 @@
 //! `/removals`: Permintaan Penghapusan Akses.
 
+use crate::api::auth::guarded_routes;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -7,7 +8,6 @@ use chrono::Utc;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::{Decision, Note, StepDecision, in_workflow};
 use crate::api::auth::{ActOnStep, Auth, FileRemoval, ReadWorkflow};
@@ -19,16 +19,17 @@ use crate::workflow::{CaseStatus, StepKind};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_removals, file_removal))
-        .routes(routes!(get_removal))
-        .routes(routes!(decide))
-        .routes(routes!(deactivate))
-        .routes(routes!(confirm))
+        .routes(guarded_routes!(list_removals, file_removal))
+        .routes(guarded_routes!(get_removal))
+        .routes(guarded_routes!(decide))
+        .routes(guarded_routes!(deactivate))
+        .routes(guarded_routes!(confirm))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct RemovalQuery {
+    #[param(inline)]
     status: Option<CaseStatus>,
 }
 

@@ -1,5 +1,6 @@
 //! `/requests`: Permintaan Akses, from the form to the card.
 
+use crate::api::auth::guarded_routes;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -7,7 +8,6 @@ use chrono::Utc;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::{Decision, Note, Reason, StepDecision, in_workflow};
 use crate::api::auth::{ActOnStep, Auth, Authenticated, SubmitRequest, WithdrawRequest};
@@ -19,19 +19,21 @@ use crate::workflow::{CaseStatus, Kind};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_requests, create_request))
-        .routes(routes!(get_request))
-        .routes(routes!(decide))
-        .routes(routes!(issue))
-        .routes(routes!(grant))
-        .routes(routes!(inform))
-        .routes(routes!(withdraw))
+        .routes(guarded_routes!(list_requests, create_request))
+        .routes(guarded_routes!(get_request))
+        .routes(guarded_routes!(decide))
+        .routes(guarded_routes!(issue))
+        .routes(guarded_routes!(grant))
+        .routes(guarded_routes!(inform))
+        .routes(guarded_routes!(withdraw))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct RequestQuery {
+    #[param(inline)]
     status: Option<CaseStatus>,
+    #[param(inline)]
     kind: Option<Kind>,
     limit: Option<u32>,
     after_id: Option<i64>,

@@ -1,12 +1,12 @@
 //! `/reviews`: Review Akses campaigns.
 
+use crate::api::auth::guarded_routes;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::in_workflow;
 use crate::api::auth::{Auth, DecideReview, ReadWorkflow, RunReviews};
@@ -16,10 +16,10 @@ use crate::store::reviews::{self, NewReview, Review, ReviewItem, Validity};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_reviews, start_review))
-        .routes(routes!(get_review))
-        .routes(routes!(decide_item))
-        .routes(routes!(close_review))
+        .routes(guarded_routes!(list_reviews, start_review))
+        .routes(guarded_routes!(get_review))
+        .routes(guarded_routes!(decide_item))
+        .routes(guarded_routes!(close_review))
 }
 
 #[utoipa::path(get, path = "/reviews", tag = "workflow",
