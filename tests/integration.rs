@@ -9,6 +9,7 @@ mod cli;
 mod crash;
 mod enrollment;
 mod hardware;
+mod load;
 mod notify;
 mod observability;
 mod osdp;
