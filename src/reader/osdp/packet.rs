@@ -87,6 +87,9 @@ pub enum PacketError {
     MissingMac,
     #[error("start of a packet cut off by the next one")]
     Truncated,
+    /// OSDP 2.2 defines bits 0-3 of CTRL only; a set high bit is noise or another protocol.
+    #[error("control byte {0:#04x} sets bits OSDP does not define")]
+    BadControl(u8),
 }
 
 /// Encodes a packet. `mac` computes the MAC over SOM..end of DATA (LEN already counting
@@ -152,6 +155,9 @@ pub struct OutPacket<'a> {
 fn parse(frame: &[u8], crc: bool) -> Result<Packet, PacketError> {
     let check_len = if crc { 2 } else { 1 };
     let ctrl = frame[4];
+    if ctrl & !(CTRL_SQN | CTRL_CRC | CTRL_SCB) != 0 {
+        return Err(PacketError::BadControl(ctrl));
+    }
     let body_end = frame.len() - check_len;
     let mut at = HEADER;
     let scb = if ctrl & CTRL_SCB != 0 {

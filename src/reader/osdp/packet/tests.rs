@@ -174,3 +174,21 @@ fn a_stray_som_with_a_long_length_does_not_hide_the_next_packet() {
         .collect();
     assert_eq!(good.len(), 1);
 }
+
+#[test]
+fn a_control_byte_with_undefined_bits_is_refused() {
+    // Found by the fuzz target: CTRL 0x53 (SQN 3 plus undefined high bits), checksum
+    // correct. Accepted, it would re-encode differently from what was authenticated.
+    let bytes = [0x53, 0x00, 0x07, 0x00, 0x53, 0x00, 0x53];
+    assert_eq!(
+        decode_all(&bytes),
+        [Err(PacketError::BadControl(0x53))],
+        "{bytes:02x?}"
+    );
+    // The same packet with CTRL 0x03 is fine.
+    let mut ok = plain(0, false, 3, false, 0x00, &[]);
+    assert_eq!(ok[4], 0x03);
+    assert!(matches!(decode_all(&ok).as_slice(), [Ok(p)] if p.sqn == 3));
+    ok[4] |= 0x80;
+    assert!(decode_all(&ok).iter().all(Result::is_err));
+}
