@@ -12,6 +12,7 @@ mod osdp;
 mod pcsc;
 mod pin;
 mod reload;
+mod reports;
 mod systemd;
 mod visitors;
 mod workflow;

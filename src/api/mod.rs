@@ -16,6 +16,7 @@ mod notifications;
 mod osdp;
 mod people;
 mod register;
+mod reports;
 mod tokens;
 mod visitor_badges;
 mod visits;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub workflow: Arc<crate::config::WorkflowConfig>,
     /// Procedure 4: who approves a visit, which doors a visitor badge opens.
     pub visitors: Arc<crate::config::VisitorsConfig>,
+    /// The agency header, signers and the access report's working hours.
+    pub report: Arc<crate::config::ReportConfig>,
     /// Whether `[notify.smtp]` is configured (a test email has somewhere to go).
     pub email_enabled: bool,
     pub metrics: Arc<Metrics>,
@@ -94,6 +97,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> axum::Router {
         .merge(notifications::routes())
         .merge(osdp::routes())
         .merge(register::routes())
+        .merge(reports::routes())
         .merge(events::routes())
         .merge(tokens::routes())
         .merge(accounts::routes())

@@ -17,6 +17,7 @@ use crate::model::Direction;
 mod door;
 mod notify;
 mod osdp;
+mod report;
 mod visitors;
 mod workflow;
 
@@ -29,6 +30,7 @@ pub use notify::{
     NotifyConfig, NotifyFile, RetryPolicy, SmtpConfig, SmtpTls, WebhookConfig, redact_url,
 };
 pub use osdp::{OsdpKey, OsdpReaderConfig};
+pub use report::{ReportConfig, ReportFile, Signer};
 pub use visitors::{VisitorsConfig, VisitorsFile};
 pub use workflow::{ReviewConfig, ReviewSchedule, Undecided, WorkflowConfig, WorkflowFile};
 
@@ -77,6 +79,8 @@ pub struct ConfigFile {
     pub workflow: WorkflowFile,
     #[serde(default)]
     pub visitors: VisitorsFile,
+    #[serde(default)]
+    pub report: ReportFile,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -248,6 +252,7 @@ pub struct Config {
     pub readers: Vec<ReaderConfig>,
     pub workflow: WorkflowConfig,
     pub visitors: VisitorsConfig,
+    pub report: ReportConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -445,6 +450,7 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
         readers,
         workflow: workflow::validate(&file.workflow)?,
         visitors,
+        report: report::validate(&file.report)?,
     })
 }
 

@@ -135,6 +135,7 @@ pub async fn run(
         db_path: Arc::from(db_path.as_path()),
         workflow,
         visitors: Arc::new(config.visitors.clone()),
+        report: Arc::new(config.report.clone()),
         email_enabled: config.notify.smtp.is_some(),
         metrics,
         events: committed,

@@ -23,6 +23,7 @@ pub mod people;
 pub mod presence;
 pub mod register;
 pub mod removals;
+pub mod reports;
 pub mod requests;
 pub mod retention;
 pub mod reviews;

@@ -1,0 +1,142 @@
+//! `/reports`: the periodic access report (for the Kasi Layanan's monthly review) as JSON,
+//! CSV, HTML or PDF. Built on its own database connection off the async threads, so a long
+//! period over a large register never holds the admin lock or a runtime thread.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::auth::{Auth, ReadReports};
+use super::{ApiError, ApiQuery, AppState, Problem};
+use crate::report::access::AccessReport;
+use crate::report::doc::Format;
+use crate::report::period::Period;
+use crate::report::{Lang, TimeSpec, access_doc};
+use crate::store::reports::{self, AccessQuery};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(access_report))
+}
+
+/// The period: exactly one of `day`, `week`, `month`, `quarter`, or `from` with `to`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodQuery {
+    /// `2026-11-30`
+    day: Option<String>,
+    /// ISO week, `2026-W48`
+    week: Option<String>,
+    /// `2026-11`
+    month: Option<String>,
+    /// `2026-Q4`
+    quarter: Option<String>,
+    /// Custom start: a date (that day in the office's zone) or an RFC 3339 time.
+    #[param(value_type = Option<String>)]
+    from: Option<TimeSpec>,
+    /// Custom end: a date (included) or an RFC 3339 time (excluded).
+    #[param(value_type = Option<String>)]
+    to: Option<TimeSpec>,
+    /// Door name; all doors when left out.
+    door: Option<String>,
+    /// `json` (default), `csv`, `html` or `pdf`.
+    format: Option<Format>,
+    /// `id` (default) or `en`.
+    lang: Option<Lang>,
+    /// CSV only: `comma` (default) or `semicolon` (Indonesian-locale spreadsheets).
+    sep: Option<Separator>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Separator {
+    Comma,
+    Semicolon,
+}
+
+impl PeriodQuery {
+    fn period(&self) -> Result<Period, ApiError> {
+        let named = [
+            ("day", &self.day),
+            ("week", &self.week),
+            ("month", &self.month),
+            ("quarter", &self.quarter),
+        ];
+        let mut given = named
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (*k, v)));
+        let one = given.next();
+        let custom = match (self.from, self.to) {
+            (Some(f), Some(t)) => Some(Period::Custom(f, t)),
+            (None, None) => None,
+            _ => return Err(ApiError::BadRequest("give both from and to".into())),
+        };
+        match (one, given.next(), custom) {
+            (Some((k, v)), None, None) => Period::parse(k, v).map_err(ApiError::BadRequest),
+            (None, None, Some(p)) => Ok(p),
+            (None, None, None) => Err(ApiError::BadRequest(
+                "name the period: day, week, month, quarter, or from and to".into(),
+            )),
+            _ => Err(ApiError::BadRequest(
+                "name one period only: day, week, month, quarter, or from and to".into(),
+            )),
+        }
+    }
+}
+
+/// The periodic access report: entries and exits per person, refused attempts by reason,
+/// entries outside working hours, alarms, visits, overdue workflow steps, rights expiring
+/// and rights not used (`[report]` sets the hours and the day counts).
+#[utoipa::path(get, path = "/reports/access", tag = "reports", params(PeriodQuery),
+    responses((status = 200,
+        content((AccessReport = "application/json"), (String = "text/csv"), (String = "text/html"), (Vec<u8> = "application/pdf"))),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+async fn access_report(
+    State(s): State<AppState>,
+    _: Auth<ReadReports>,
+    ApiQuery(q): ApiQuery<PeriodQuery>,
+) -> Result<Response, ApiError> {
+    let query = AccessQuery {
+        period: q.period()?,
+        door: q.door.clone(),
+    };
+    let format = q.format.unwrap_or(Format::Json);
+    let lang = q.lang.unwrap_or_default();
+    let sep = match q.sep {
+        Some(Separator::Semicolon) => b';',
+        _ => b',',
+    };
+    let (tz, cfg, path) = (s.timezone, s.report.clone(), s.db_path.clone());
+    let slug = query.period.slug(tz);
+    let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
+        let conn = crate::store::open(&path)?;
+        let report = reports::access_report(&conn, &query, &cfg, tz, Utc::now(), |_| {})?;
+        if format == Format::Json {
+            return serde_json::to_vec(&report).map_err(|e| ApiError::Internal(e.to_string()));
+        }
+        let doc = access_doc::document(&report, &cfg, lang, tz);
+        crate::report::render(&doc, format, sep, lang)
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let name = format!("laporan-akses-{slug}.{}", format.extension());
+    let disposition = if format == Format::Json {
+        "inline".to_owned()
+    } else {
+        format!("attachment; filename=\"{name}\"")
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}

@@ -1,0 +1,350 @@
+//! The periodic access report over real HTTP, checked against a hand-built register: lines
+//! written straight into the daemon's database at chosen times (a simulated tap can only
+//! happen now), including both sides of the month's boundary in WIB.
+
+use serde_json::{Value, json};
+
+use crate::common::daemon::{ONE_DOOR, TestDaemon};
+
+pub const REPORT_CONFIG: &str = r#"
+[report]
+instansi = "Dinas Komunikasi dan Informatika Kota Salatiga"
+unit = "Bidang Infrastruktur dan APTIKA"
+
+[[report.signer]]
+jabatan = "Kasi Layanan Infrastruktur TIK"
+nama = "Sri Wahyuni, S.Kom"
+nip = "19800101 200501 2 001"
+"#;
+
+/// at, event, direction, person, granted, reason.
+type FixtureLine<'a> = (
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Option<i64>,
+    bool,
+    &'a str,
+);
+
+pub struct Fixture {
+    pub d: TestDaemon,
+    pub budi: i64,
+}
+
+fn person(d: &TestDaemon, name: &str, uid: &str, valid_until: &str) -> i64 {
+    let p = d.post(
+        "/api/v1/people",
+        &json!({ "name": name, "id_number": format!("NIP-{name}"), "unit": "Diskominfo" }),
+    );
+    assert_eq!(p.status, 201, "{}", p.body);
+    let r = d.post(
+        "/api/v1/badges",
+        &json!({ "person_id": p.body["id"], "uid": uid, "right": {
+            "doors": ["ruang-server"], "valid_from": "2020-01-01T00:00:00Z",
+            "valid_until": valid_until } }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    p.body["id"].as_i64().unwrap()
+}
+
+/// Budi taps through November 2026 (WIB); Sari holds a right she never uses; Tono's ends in
+/// ten days.
+pub fn fixture() -> Fixture {
+    let d = TestDaemon::start_with(&format!("{ONE_DOOR}{REPORT_CONFIG}"));
+    let budi = person(&d, "Budi Santoso", "01", "2099-01-01T00:00:00Z");
+    person(&d, "Sari", "02", "2099-01-01T00:00:00Z");
+    let soon = (chrono::Utc::now() + chrono::Duration::days(10)).to_rfc3339();
+    person(&d, "Tono", "03", &soon);
+    let conn = rusqlite::Connection::open(d.data_dir().join("lawang.sqlite3")).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
+    let door: i64 = conn
+        .query_row("SELECT id FROM door WHERE name = 'ruang-server'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let lines: [FixtureLine; 12] = [
+        // The last second of October and the first of December are outside November.
+        (
+            "2026-10-31T23:59:59+07:00",
+            "tap",
+            Some("in"),
+            Some(budi),
+            true,
+            "granted",
+        ),
+        (
+            "2026-11-02T08:00:00+07:00",
+            "tap",
+            Some("in"),
+            Some(budi),
+            true,
+            "granted",
+        ),
+        (
+            "2026-11-02T12:00:00+07:00",
+            "tap",
+            Some("out"),
+            Some(budi),
+            true,
+            "granted",
+        ),
+        // Saturday: outside working hours.
+        (
+            "2026-11-07T10:00:00+07:00",
+            "tap",
+            Some("in"),
+            Some(budi),
+            true,
+            "granted",
+        ),
+        (
+            "2026-11-10T10:00:00+07:00",
+            "tap",
+            Some("in"),
+            None,
+            false,
+            "unknown_credential",
+        ),
+        (
+            "2026-11-10T10:00:05+07:00",
+            "tap",
+            Some("in"),
+            None,
+            false,
+            "unknown_credential",
+        ),
+        (
+            "2026-11-11T20:00:00+07:00",
+            "tap",
+            Some("in"),
+            Some(budi),
+            false,
+            "outside_schedule",
+        ),
+        (
+            "2026-11-12T02:00:00+07:00",
+            "alarm",
+            None,
+            None,
+            false,
+            "door_forced",
+        ),
+        (
+            "2026-11-13T09:00:00+07:00",
+            "alarm",
+            None,
+            None,
+            false,
+            "door_held_open",
+        ),
+        (
+            "2026-11-14T09:00:00+07:00",
+            "alarm",
+            None,
+            None,
+            false,
+            "reader_offline",
+        ),
+        // 23:59:59 WIB on the last day is November (16:59:59 UTC), and after hours.
+        (
+            "2026-11-30T23:59:59+07:00",
+            "tap",
+            Some("in"),
+            Some(budi),
+            true,
+            "granted",
+        ),
+        (
+            "2026-12-01T00:00:00+07:00",
+            "tap",
+            Some("in"),
+            Some(budi),
+            true,
+            "granted",
+        ),
+    ];
+    for (at, event, dir, person, granted, reason) in lines {
+        let at = chrono::DateTime::parse_from_rfc3339(at)
+            .unwrap()
+            .timestamp_millis();
+        conn.execute(
+            "INSERT INTO register (at, event, door_id, direction, person_id, granted, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            rusqlite::params![at, event, door, dir, person, granted, reason],
+        )
+        .unwrap();
+    }
+    Fixture { d, budi }
+}
+
+fn counted(list: &Value, code: &str) -> u64 {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == code)
+        .map(|c| c["count"].as_u64().unwrap())
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_monthly_report_matches_the_hand_built_register() {
+    let f = fixture();
+    let r = f.d.get("/api/v1/reports/access?month=2026-11");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let b = &r.body;
+    assert_eq!(b["period"], "2026-11");
+    assert_eq!(b["period_label"], "November 2026");
+    assert_eq!(b["from"], "2026-10-31T17:00:00Z");
+    assert_eq!(b["until"], "2026-11-30T17:00:00Z");
+    let t = &b["totals"];
+    assert_eq!(t["entries"], 3, "{t}");
+    assert_eq!(t["exits"], 1);
+    assert_eq!(t["refused"], 3);
+    assert_eq!(t["alarms"], 3);
+    assert_eq!(t["outside_hours"], 2);
+    assert_eq!(t["people"], 1);
+    let budi = b["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["person_id"] == f.budi)
+        .unwrap();
+    assert_eq!(budi["name"], "Budi Santoso");
+    assert_eq!(
+        (
+            budi["entries"].as_u64(),
+            budi["exits"].as_u64(),
+            budi["refused"].as_u64()
+        ),
+        (Some(3), Some(1), Some(1))
+    );
+    assert_eq!(budi["last_at"], "2026-11-30T16:59:59Z");
+    assert_eq!(counted(&b["refused_by_reason"], "unknown_credential"), 2);
+    assert_eq!(counted(&b["refused_by_reason"], "outside_schedule"), 1);
+    for alarm in ["door_forced", "door_held_open", "reader_offline"] {
+        assert_eq!(counted(&b["alarms_by_kind"], alarm), 1, "{alarm}");
+    }
+    let outside: Vec<&str> = b["outside_hours"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["at"].as_str().unwrap())
+        .collect();
+    assert_eq!(outside, ["2026-11-07T03:00:00Z", "2026-11-30T16:59:59Z"]);
+    let names = |key: &str| -> Vec<String> {
+        b[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names("rights_expiring"), ["Tono"]);
+    assert!(
+        names("rights_unused").contains(&"Sari".to_owned()),
+        "{}",
+        b["rights_unused"]
+    );
+
+    // December holds only the tap at 00:00:00 WIB on the 1st.
+    let dec =
+        f.d.get("/api/v1/reports/access?month=2026-12&door=ruang-server");
+    assert_eq!(dec.body["totals"]["entries"], 1, "{}", dec.body);
+    // The same month as a custom range gives the same figures.
+    let custom =
+        f.d.get("/api/v1/reports/access?from=2026-11-01&to=2026-11-30");
+    assert_eq!(custom.body["totals"], b["totals"]);
+    let day = f.d.get("/api/v1/reports/access?day=2026-11-30");
+    assert_eq!(day.body["totals"]["entries"], 1);
+}
+
+#[test]
+fn the_report_as_csv_and_html_in_indonesian_and_english() {
+    let f = fixture();
+    let (status, ct, body) =
+        f.d.get_bytes("/api/v1/reports/access?month=2026-11&format=csv&sep=semicolon");
+    assert_eq!(status, 200);
+    assert!(ct.starts_with("text/csv"));
+    let text = String::from_utf8(body).unwrap();
+    let text = text.strip_prefix('\u{feff}').expect("a byte-order mark");
+    let rows: Vec<Vec<&str>> = text.split("\r\n").map(|l| l.split(';').collect()).collect();
+    assert_eq!(rows[0], ["Laporan Akses Ruang Server"]);
+    assert!(rows.contains(&vec![
+        "Instansi",
+        "Dinas Komunikasi dan Informatika Kota Salatiga"
+    ]));
+    assert!(rows.contains(&vec!["Periode", "November 2026"]));
+    assert!(rows.contains(&vec!["kartu tidak dikenal", "2"]), "{text}");
+    let budi = rows
+        .iter()
+        .find(|r| r.get(1) == Some(&"Budi Santoso"))
+        .unwrap();
+    assert_eq!(
+        budi[2..8],
+        ["NIP-Budi Santoso", "Diskominfo", "pegawai", "3", "1", "1"]
+    );
+    assert_eq!(budi[9], "2026-11-30 23:59:59");
+    assert!(rows.contains(&vec![
+        "Kasi Layanan Infrastruktur TIK",
+        "Sri Wahyuni, S.Kom",
+        "19800101 200501 2 001"
+    ]));
+
+    let (status, ct, body) =
+        f.d.get_bytes("/api/v1/reports/access?month=2026-11&format=html&lang=en");
+    assert_eq!(status, 200);
+    assert!(ct.starts_with("text/html"));
+    let html = String::from_utf8(body).unwrap();
+    for s in [
+        "Server Room Access Report",
+        "November 2026",
+        "Refused attempts by reason",
+        "door forced open",
+        "Budi Santoso",
+        "NIP. 19800101 200501 2 001",
+    ] {
+        assert!(html.contains(s), "{s} missing");
+    }
+}
+
+#[test]
+fn reports_are_for_the_kasi_and_the_heads_and_periods_are_checked() {
+    let f = fixture();
+    for role in ["kasi", "kabid", "kadis", "auditor"] {
+        let token = f.d.token_for(role);
+        assert_eq!(
+            f.d.get_as("/api/v1/reports/access?month=2026-11", Some(&token))
+                .status,
+            200,
+            "{role}"
+        );
+    }
+    for role in ["pemohon", "helpdesk", "monitor"] {
+        let token = f.d.token_for(role);
+        assert_eq!(
+            f.d.get_as("/api/v1/reports/access?month=2026-11", Some(&token))
+                .status,
+            403,
+            "{role}"
+        );
+    }
+    assert_eq!(
+        f.d.get_as("/api/v1/reports/access?month=2026-11", None)
+            .status,
+        401
+    );
+    for bad in [
+        "month=2026-13",
+        "month=2026-11&quarter=2026-Q4",
+        "from=2026-11-01",
+        "",
+        "month=2026-11&door=dapur",
+        "month=2026-11&format=docx",
+        "from=2026-11-30&to=2026-11-01",
+    ] {
+        let r = f.d.get(&format!("/api/v1/reports/access?{bad}"));
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
+}
