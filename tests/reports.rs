@@ -348,3 +348,59 @@ fn reports_are_for_the_kasi_and_the_heads_and_periods_are_checked() {
         assert_eq!(r.status, 400, "{bad}: {}", r.body);
     }
 }
+
+#[test]
+fn lawang_report_access_writes_the_file() {
+    let f = fixture();
+    let file = f.d.dir.path().join("laporan.csv");
+    let out = f.d.cli(&[
+        "report",
+        "access",
+        "--month",
+        "2026-11",
+        "--semicolon",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with('\u{feff}') && text.contains("Periode;November 2026"),
+        "{text}"
+    );
+    assert!(!file.with_extension("part").exists());
+
+    let out = f.d.cli(&[
+        "report",
+        "access",
+        "--month",
+        "2026-11",
+        "--quarter",
+        "2026-Q4",
+    ]);
+    assert!(!out.status.success());
+    let out =
+        f.d.cli(&["report", "access", "--month", "2026-11", "--format", "pdf"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--output"));
+    let out = f.d.cli(&[
+        "report",
+        "access",
+        "--month",
+        "2026-13",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("2026-13"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The earlier file is left as it was.
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+}

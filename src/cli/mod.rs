@@ -6,6 +6,7 @@ mod client;
 mod maintenance;
 mod notify;
 mod readers;
+mod report;
 mod visits;
 mod workflow;
 
@@ -68,6 +69,9 @@ pub enum Command {
     /// The facility register.
     #[command(subcommand)]
     Register(RegisterCmd),
+    /// Reports and the SOP's forms, filled in (PDF, CSV, HTML, JSON).
+    #[command(subcommand)]
+    Report(report::ReportCmd),
     /// Card readers: those plugged in and those configured.
     #[command(subcommand)]
     Readers(ReadersCmd),
@@ -491,6 +495,7 @@ pub fn run(
             }
             Ok(())
         }
+        Command::Report(cmd) => report::run(cmd, client),
         Command::Readers(ReadersCmd::List { api }) => readers::list(config, &client(api)),
         Command::Account(cmd) => workflow::account(cmd, client),
         Command::Request(cmd) => workflow::request(cmd, client),
