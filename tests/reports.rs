@@ -404,3 +404,85 @@ fn lawang_report_access_writes_the_file() {
     // The earlier file is left as it was.
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
 }
+
+/// The PDF's text as `pdftotext -layout` reads it (poppler-utils).
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", "-enc", "UTF-8"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is needed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `pdffonts`: the font is embedded (the `emb` column), so the page prints the same anywhere.
+fn pdf_fonts(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdffonts")
+        .arg(&path)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_report_as_pdf_reads_back_with_pdftotext() {
+    let f = fixture();
+    let (status, ct, pdf) =
+        f.d.get_bytes("/api/v1/reports/access?month=2026-11&format=pdf");
+    assert_eq!(status, 200);
+    assert_eq!(ct, "application/pdf");
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = pdf_text(&pdf);
+    for s in [
+        "Laporan Akses Ruang Server",
+        "Instansi",
+        "Dinas Komunikasi dan Informatika Kota Salatiga",
+        "November 2026",
+        "Masuk dan keluar per orang",
+        "Percobaan ditolak menurut alasan",
+        "Sri Wahyuni, S.Kom",
+        "NIP. 19800101 200501 2 001",
+        "Halaman 1 /",
+    ] {
+        assert!(text.contains(s), "{s:?} missing in:\n{text}");
+    }
+    // Columns of the per-person table, and Budi's line with his counts in order.
+    let header = text
+        .lines()
+        .find(|l| l.contains("Nama") && l.contains("Masuk") && l.contains("Ditolak"))
+        .unwrap();
+    let cols: Vec<&str> = header.split_whitespace().collect();
+    assert!(
+        cols.windows(3).any(|w| w == ["Masuk", "Keluar", "Ditolak"]),
+        "{header}"
+    );
+    let budi = text.lines().find(|l| l.contains("Budi Santoso")).unwrap();
+    assert!(
+        budi.split_whitespace()
+            .collect::<Vec<_>>()
+            .windows(3)
+            .any(|w| w == ["3", "1", "1"]),
+        "{budi}"
+    );
+    assert!(text.contains("kartu tidak dikenal") && text.contains("pintu dibuka paksa"));
+    if let Ok(dir) = std::env::var("LAWANG_KEEP_PDF") {
+        std::fs::write(format!("{dir}/access.pdf"), &pdf).unwrap();
+    }
+    let fonts = pdf_fonts(&pdf);
+    assert!(
+        fonts.contains("DejaVuSans") && fonts.lines().nth(2).unwrap().contains(" yes "),
+        "{fonts}"
+    );
+}

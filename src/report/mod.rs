@@ -8,6 +8,7 @@ pub mod access_doc;
 pub mod csv;
 pub mod doc;
 pub mod html;
+pub mod pdf;
 pub mod period;
 pub mod visits;
 
@@ -36,7 +37,14 @@ pub fn render(
             },
         )
         .into_bytes()),
-        doc::Format::Pdf => Err(std::io::Error::other("PDF output is not available yet")),
+        doc::Format::Pdf => pdf::to_pdf(
+            doc,
+            match lang {
+                Lang::Id => "Halaman",
+                Lang::En => "Page",
+            },
+        )
+        .map_err(std::io::Error::other),
     }
 }
 
