@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 
 use crate::common::daemon::{ONE_DOOR, TestDaemon};
 
+mod forms;
+
 pub const REPORT_CONFIG: &str = r#"
 [report]
 instansi = "Dinas Komunikasi dan Informatika Kota Salatiga"

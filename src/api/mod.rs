@@ -10,6 +10,7 @@ pub mod error;
 mod accounts;
 mod devices;
 mod events;
+mod forms;
 mod inside;
 mod metrics;
 mod notifications;
@@ -98,6 +99,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> axum::Router {
         .merge(osdp::routes())
         .merge(register::routes())
         .merge(reports::routes())
+        .merge(forms::routes())
         .merge(events::routes())
         .merge(tokens::routes())
         .merge(accounts::routes())

@@ -59,7 +59,7 @@ pub enum Separator {
 }
 
 impl PeriodQuery {
-    fn period(&self) -> Result<Period, ApiError> {
+    pub(super) fn period(&self) -> Result<Period, ApiError> {
         let named = [
             ("day", &self.day),
             ("week", &self.week),
@@ -125,18 +125,49 @@ async fn access_report(
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
-    let name = format!("laporan-akses-{slug}.{}", format.extension());
+    Ok(file_response(
+        body,
+        format,
+        &format!("laporan-akses-{slug}"),
+    ))
+}
+
+/// The bytes with their type, and a file name to save them under (not for JSON).
+pub(super) fn file_response(body: Vec<u8>, format: Format, stem: &str) -> Response {
     let disposition = if format == Format::Json {
         "inline".to_owned()
     } else {
-        format!("attachment; filename=\"{name}\"")
+        format!("attachment; filename=\"{stem}.{}\"", format.extension())
     };
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, format.content_type().to_owned()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         body,
     )
-        .into_response())
+        .into_response()
+}
+
+impl PeriodQuery {
+    pub(super) fn output(&self, default: Format) -> (Format, Lang, u8) {
+        output(self.format, self.lang, self.sep, default)
+    }
+
+    pub(super) fn door(&self) -> Option<&str> {
+        self.door.as_deref()
+    }
+}
+
+pub(super) fn output(
+    format: Option<Format>,
+    lang: Option<Lang>,
+    sep: Option<Separator>,
+    default: Format,
+) -> (Format, Lang, u8) {
+    let sep = match sep {
+        Some(Separator::Semicolon) => b';',
+        _ => b',',
+    };
+    (format.unwrap_or(default), lang.unwrap_or_default(), sep)
 }

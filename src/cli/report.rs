@@ -24,11 +24,39 @@ pub enum ReportCmd {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// One of the SOP's forms, filled in (PDF by default): `access-request --id N`,
+    /// `access-list [--door D]`, `review --id N`, `removal --id N`,
+    /// `facility-register --month M`, `remote-access --month M`.
+    Form {
+        #[arg(value_enum)]
+        form: FormName,
+        /// The request, review or removal.
+        #[arg(long)]
+        id: Option<i64>,
+        /// The access list of one door.
+        #[arg(long)]
+        door: Option<String>,
+        #[command(flatten)]
+        period: PeriodArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
 }
 
-/// Exactly one period.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum FormName {
+    AccessRequest,
+    AccessList,
+    Review,
+    Removal,
+    FacilityRegister,
+    RemoteAccess,
+}
+
+/// One period (the daemon says so when none or two are given).
 #[derive(Debug, Args)]
-#[group(required = true, multiple = true)]
 pub struct PeriodArgs {
     /// A day, `2026-11-30`.
     #[arg(long, group = "one")]
@@ -83,17 +111,20 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
-    fn format(&self) -> anyhow::Result<String> {
-        let from_ext = self
-            .output
+    fn format_from_extension(&self) -> Option<String> {
+        self.output
             .as_ref()
             .and_then(|p| p.extension())
             .and_then(|e| e.to_str())
-            .filter(|e| ["json", "csv", "html", "pdf"].contains(e));
+            .filter(|e| ["json", "csv", "html", "pdf"].contains(e))
+            .map(str::to_owned)
+    }
+
+    fn format(&self) -> anyhow::Result<String> {
         let format = self
             .format
             .clone()
-            .or_else(|| from_ext.map(str::to_owned))
+            .or_else(|| self.format_from_extension())
             .unwrap_or_else(|| "json".into());
         if format == "pdf" && self.output.is_none() {
             bail!("a PDF goes to a file: add --output FILE.pdf");
@@ -156,6 +187,34 @@ pub fn run(cmd: ReportCmd, client: impl Fn(ApiArgs) -> Client) -> anyhow::Result
             let mut query = period.query();
             query.extend(door.map(|d| ("door", d)));
             out.fetch(&client(api), "/api/v1/reports/access", query)
+        }
+        ReportCmd::Form {
+            form,
+            id,
+            door,
+            period,
+            mut out,
+            api,
+        } => {
+            let by_id = |name: &str| match id {
+                Some(id) => Ok(format!("/api/v1/forms/{name}/{id}")),
+                None => Err(anyhow::anyhow!("the {name} form needs --id")),
+            };
+            let path = match form {
+                FormName::AccessRequest => by_id("access-request")?,
+                FormName::Review => by_id("review")?,
+                FormName::Removal => by_id("removal")?,
+                FormName::AccessList => "/api/v1/forms/access-list".to_owned(),
+                FormName::FacilityRegister => "/api/v1/forms/facility-register".to_owned(),
+                FormName::RemoteAccess => "/api/v1/forms/remote-access".to_owned(),
+            };
+            let mut query = period.query();
+            query.extend(door.map(|d| ("door", d)));
+            if out.format.is_none() && out.output.is_some() {
+                // A form is for printing: PDF unless the file's extension says otherwise.
+                out.format = out.format_from_extension().or(Some("pdf".into()));
+            }
+            out.fetch(&client(api), &path, query)
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod access;
 pub mod access_doc;
 pub mod csv;
 pub mod doc;
+pub mod forms;
 pub mod html;
 pub mod pdf;
 pub mod period;

@@ -209,3 +209,63 @@ fn rights(
     }
     Ok(out)
 }
+
+/// A line of the access list (Formulir Daftar Akses Ruang Server).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AccessListLine {
+    pub right_id: i64,
+    pub name: String,
+    pub id_number: Option<String>,
+    pub unit: Option<String>,
+    /// The holder's live cards: badge number, else `technology:UID`.
+    pub cards: String,
+    pub doors: String,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+    /// `direct`, or the request (`request:N`) the right came from.
+    pub source: String,
+}
+
+/// Rights in force at `now` (at the door, if one is given), by holder's name.
+pub fn access_list(
+    conn: &Connection,
+    door: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Vec<AccessListLine>> {
+    let door_id = match door {
+        None => None,
+        Some(name) => Some(
+            conn.query_row("SELECT id FROM door WHERE name = ?1", [name], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(|_| StoreError::Invalid(format!("no door is named {name:?}")))?,
+        ),
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT ar.id, p.name, p.id_number, p.unit,
+                (SELECT group_concat(coalesce(c.badge_number, c.technology || ':' || c.uid), ', ')
+                   FROM credential c WHERE c.person_id = p.id AND c.status = 'active'),
+                (SELECT group_concat(d.name, ', ') FROM access_right_door ad
+                   JOIN door d ON d.id = ad.door_id WHERE ad.right_id = ar.id),
+                ar.valid_from, ar.valid_until, ar.source
+         FROM access_right ar JOIN person p ON p.id = ar.person_id
+         WHERE ar.status = 'active' AND ar.valid_until > ?1
+           AND (?2 IS NULL OR EXISTS (SELECT 1 FROM access_right_door ad
+                                      WHERE ad.right_id = ar.id AND ad.door_id = ?2))
+         ORDER BY p.name, ar.id",
+    )?;
+    let rows = stmt.query_map(params![to_ms(now), door_id], |r| {
+        Ok(AccessListLine {
+            right_id: r.get(0)?,
+            name: r.get(1)?,
+            id_number: r.get(2)?,
+            unit: r.get(3)?,
+            cards: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+            doors: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+            valid_from: from_ms(r.get(6)?),
+            valid_until: from_ms(r.get(7)?),
+            source: r.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -214,38 +214,48 @@ impl Layout {
     }
 }
 
-/// Each column gets its natural width (its widest cell, capped); when the table is wider
-/// than the page, wide columns give up space first.
+/// Each column gets its natural width (its widest cell, capped). When the table is wider
+/// than the page, each column gives up space in proportion to what it has beyond its longest
+/// word, so words are split only when even whole words cannot fit.
 fn column_widths(m: &Metrics, s: &Section, avail: f32) -> Vec<f32> {
     let n = s.columns.len().max(1);
-    let mut natural: Vec<f32> = (0..n)
+    let cells = |i: usize| {
+        std::iter::once(s.columns.get(i))
+            .chain(s.rows.iter().map(move |r| r.get(i)))
+            .flatten()
+    };
+    let natural: Vec<f32> = (0..n)
         .map(|i| {
-            let widest = std::iter::once(s.columns.get(i))
-                .chain(s.rows.iter().map(|r| r.get(i)))
-                .flatten()
+            let widest = cells(i)
                 .flat_map(|c| c.lines())
                 .map(|line| m.width(line, BODY))
                 .fold(0.0, f32::max);
             (widest + 2.0 * PAD + 1.0).min(220.0)
         })
         .collect();
+    let minimum: Vec<f32> = (0..n)
+        .map(|i| {
+            let word = cells(i)
+                .flat_map(|c| c.split_whitespace())
+                .map(|w| m.width(w, BODY))
+                .fold(0.0, f32::max);
+            (word + 2.0 * PAD + 1.0).min(90.0).min(natural[i])
+        })
+        .collect();
     let total: f32 = natural.iter().sum();
-    if total > avail {
-        // Shrink columns wider than the fair share towards it, keeping narrow ones whole.
-        let mut fair = avail / n as f32;
-        for _ in 0..8 {
-            let narrow: f32 = natural.iter().filter(|w| **w <= fair).sum();
-            let wide = natural.iter().filter(|w| **w > fair).count().max(1);
-            fair = (avail - narrow) / wide as f32;
-        }
-        let wide_total: f32 = natural.iter().filter(|w| **w > fair).sum();
-        let narrow: f32 = natural.iter().filter(|w| **w <= fair).sum();
-        let scale = (avail - narrow) / wide_total.max(1.0);
-        for w in natural.iter_mut().filter(|w| **w > fair) {
-            *w *= scale;
-        }
+    if total <= avail {
+        return natural;
     }
+    let floor: f32 = minimum.iter().sum();
+    if floor >= avail {
+        return minimum.iter().map(|w| w * avail / floor).collect();
+    }
+    let give = (total - avail) / (total - floor);
     natural
+        .iter()
+        .zip(&minimum)
+        .map(|(w, min)| w - (w - min) * give)
+        .collect()
 }
 
 /// Breaks `text` into lines no wider than `width`, at spaces, or inside a word too long.
