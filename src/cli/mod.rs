@@ -122,6 +122,22 @@ pub enum Command {
     /// Replace the database with a backup, after checking it. Only while the daemon is
     /// stopped; the replaced database is kept beside it.
     Restore { path: PathBuf },
+    /// Write a large synthetic register into a new database file, for benchmarks and load
+    /// trials (never the daemon's database).
+    #[command(hide = true)]
+    GenerateRegister {
+        /// The new database file; an existing file is refused.
+        path: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Days the register spans, ending today.
+        #[arg(long, default_value_t = 730)]
+        days: u32,
+        #[arg(long, default_value_t = 300)]
+        staff: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -509,6 +525,13 @@ pub fn run(
         Command::Overdue(args) => workflow::waiting(true, args, config, client),
         Command::Backup { path } => maintenance::backup(config, &path),
         Command::Restore { path } => maintenance::restore(config, &path),
+        Command::GenerateRegister {
+            path,
+            rows,
+            days,
+            staff,
+            seed,
+        } => maintenance::generate_register(&path, rows, days, staff, seed),
         Command::Visit(cmd) => visits::visit(cmd, config),
         Command::VisitorBadge(cmd) => visits::visitor_badge(cmd, config),
         Command::Inside { api } => visits::inside(config, api),

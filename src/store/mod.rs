@@ -29,6 +29,7 @@ pub mod retention;
 pub mod reviews;
 pub mod rights;
 pub mod scheduler;
+pub mod synthetic;
 pub mod tokens;
 pub mod visitor_badges;
 pub mod visits;
