@@ -30,7 +30,7 @@ pub use notify::{
     NotifyConfig, NotifyFile, RetryPolicy, SmtpConfig, SmtpTls, WebhookConfig, redact_url,
 };
 pub use osdp::{OsdpKey, OsdpReaderConfig};
-pub use report::{ReportConfig, ReportFile, Signer};
+pub use report::{Every, ReportConfig, ReportFile, ScheduleConfig, Signer};
 pub use visitors::{VisitorsConfig, VisitorsFile};
 pub use workflow::{ReviewConfig, ReviewSchedule, Undecided, WorkflowConfig, WorkflowFile};
 
@@ -434,6 +434,7 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
         }
     }
     let visitors = visitors::validate(&file.visitors, &doors)?;
+    let report = report::validate(&file.report, &doors)?;
     Ok(Config {
         listen,
         timezone,
@@ -450,7 +451,7 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
         readers,
         workflow: workflow::validate(&file.workflow)?,
         visitors,
-        report: report::validate(&file.report)?,
+        report,
     })
 }
 

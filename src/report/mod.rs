@@ -11,6 +11,7 @@ pub mod forms;
 pub mod html;
 pub mod pdf;
 pub mod period;
+pub mod scheduled;
 pub mod visits;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -50,7 +51,9 @@ pub fn render(
 }
 
 /// Language of labels and column names.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     #[default]

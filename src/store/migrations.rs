@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_workflow.sql"),
     include_str!("migrations/0004_outbox.sql"),
     include_str!("migrations/0005_visits.sql"),
+    include_str!("migrations/0006_report_runs.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
