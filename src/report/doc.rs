@@ -153,4 +153,66 @@ mod tests {
             ]
         );
     }
+
+    /// RFC 4180 as a spreadsheet reads it: quoted fields may hold the separator, quotes
+    /// (doubled) and line breaks.
+    fn parse(text: &str, sep: char) -> Vec<Vec<String>> {
+        let mut rows = vec![];
+        let mut row = vec![];
+        let mut field = String::new();
+        let mut quoted = false;
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match (quoted, c) {
+                (true, '"') if chars.peek() == Some(&'"') => {
+                    field.push('"');
+                    chars.next();
+                }
+                (true, '"') => quoted = false,
+                (true, c) => field.push(c),
+                (false, '"') => quoted = true,
+                (false, '\r') => {}
+                (false, '\n') => {
+                    row.push(std::mem::take(&mut field));
+                    rows.push(std::mem::take(&mut row));
+                }
+                (false, c) if c == sep => row.push(std::mem::take(&mut field)),
+                (false, c) => field.push(c),
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn every_cell_comes_back_as_written() {
+        let tricky = [
+            "Budi; \"Ucok\" Santoso",
+            "Jl. Pemuda 12,\nSemarang",
+            "Laptop\nHard disk",
+            "Ibu Siti, S.Kom",
+            "tanda \"petik\"",
+        ];
+        let doc = Document {
+            title: "Laporan".into(),
+            sections: vec![Section {
+                title: "Data".into(),
+                columns: vec!["No.".into(), "Isi".into()],
+                rows: tricky
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| vec![i.to_string(), (*t).into()])
+                    .collect(),
+                ..Section::default()
+            }],
+            ..Document::default()
+        };
+        for sep in [b',', b';'] {
+            let mut out = Vec::new();
+            to_csv(&doc, sep, &mut out).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let rows = parse(text.strip_prefix('\u{feff}').unwrap(), sep as char);
+            let back: Vec<&str> = rows.iter().skip(4).map(|r| r[1].as_str()).collect();
+            assert_eq!(back, tricky, "separator {}", sep as char);
+        }
+    }
 }

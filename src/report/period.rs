@@ -249,4 +249,15 @@ mod tests {
             Period::Month(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())
         );
     }
+
+    #[test]
+    fn other_office_zones_have_their_own_midnight() {
+        // An office in Makassar (WITA, UTC+8) or Jayapura (WIT, UTC+9).
+        let p = Period::parse("month", "2026-11").unwrap();
+        let (from, to) = p.bounds(chrono_tz::Asia::Makassar);
+        assert_eq!(from.to_rfc3339(), "2026-10-31T16:00:00+00:00");
+        assert_eq!(to.to_rfc3339(), "2026-11-30T16:00:00+00:00");
+        let (_, to) = p.bounds(chrono_tz::Asia::Jayapura);
+        assert_eq!(to.to_rfc3339(), "2026-11-30T15:00:00+00:00");
+    }
 }
