@@ -35,6 +35,12 @@ fn pdf(d: &TestDaemon, path: &str) -> String {
     let (status, ct, body) = d.get_bytes(path);
     assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
     assert_eq!(ct, "application/pdf", "{path}");
+    if let Ok(dir) = std::env::var("LAWANG_KEEP_PDF") {
+        let name = path
+            .trim_start_matches("/api/v1/forms/")
+            .replace(['/', '?', '='], "-");
+        std::fs::write(format!("{dir}/{name}.pdf"), &body).unwrap();
+    }
     let text = pdf_text(&body);
     for s in [
         "Dinas Komunikasi dan Informatika Kota Salatiga",
@@ -125,6 +131,22 @@ fn the_six_forms_come_out_filled_in() {
         .status,
         200
     );
+    // A monitoring token reads the metrics and nothing else: not a request, not its form.
+    let monitor = d.token_for("monitor");
+    assert_eq!(
+        d.get_as(&format!("/api/v1/requests/{id}"), Some(&monitor))
+            .status,
+        404
+    );
+    assert_eq!(
+        d.get_as(
+            &format!("/api/v1/forms/access-request/{id}"),
+            Some(&monitor)
+        )
+        .status,
+        404
+    );
+    assert_eq!(d.get_as("/api/v1/requests", Some(&monitor)).body, json!([]));
     let other = account(&d, "sari", "pemohon");
     assert_eq!(
         d.get_as(&format!("/api/v1/forms/access-request/{id}"), Some(&other))
