@@ -244,6 +244,11 @@ fn the_monthly_report_matches_the_hand_built_register() {
             .collect()
     };
     assert_eq!(names("rights_expiring"), ["Tono"]);
+    // Tono's right ends in ten days: not within one.
+    let narrower =
+        f.d.get("/api/v1/reports/access?month=2026-11&expiring_within_days=1");
+    assert_eq!(narrower.body["expiring_within_days"], 1);
+    assert_eq!(narrower.body["rights_expiring"], json!([]));
     assert!(
         names("rights_unused").contains(&"Sari".to_owned()),
         "{}",
@@ -345,6 +350,7 @@ fn reports_are_for_the_kasi_and_the_heads_and_periods_are_checked() {
         "month=2026-11&door=dapur",
         "month=2026-11&format=docx",
         "from=2026-11-30&to=2026-11-01",
+        "month=2026-11&unused_for_days=0",
     ] {
         let r = f.d.get(&format!("/api/v1/reports/access?{bad}"));
         assert_eq!(r.status, 400, "{bad}: {}", r.body);

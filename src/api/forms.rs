@@ -152,11 +152,12 @@ async fn removal(
     })
 }
 
+/// The period forms are not kept per door and list no rights.
 fn no_door(q: &PeriodQuery) -> Result<(), ApiError> {
-    match q.door() {
-        Some(_) => Err(ApiError::BadRequest(
-            "this form is not kept per door".into(),
-        )),
+    match q.report_only() {
+        Some(key) => Err(ApiError::BadRequest(format!(
+            "{key} does not apply to this form"
+        ))),
         None => Ok(()),
     }
 }

@@ -49,6 +49,12 @@ pub struct PeriodQuery {
     lang: Option<Lang>,
     /// CSV only: `comma` (default) or `semicolon` (Indonesian-locale spreadsheets).
     sep: Option<Separator>,
+    /// Access report only: list rights ending within this many days (default
+    /// `report.expiring_within_days`).
+    expiring_within_days: Option<u32>,
+    /// Access report only: list rights unused for this many days (default
+    /// `report.unused_for_days`).
+    unused_for_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
@@ -111,7 +117,29 @@ async fn access_report(
         Some(Separator::Semicolon) => b';',
         _ => b',',
     };
-    let (tz, cfg, path) = (s.timezone, s.report.clone(), s.db_path.clone());
+    let mut cfg = (*s.report).clone();
+    for (key, given, field) in [
+        (
+            "expiring_within_days",
+            q.expiring_within_days,
+            &mut cfg.expiring_within_days,
+        ),
+        (
+            "unused_for_days",
+            q.unused_for_days,
+            &mut cfg.unused_for_days,
+        ),
+    ] {
+        if let Some(days) = given {
+            if !(1..=3650).contains(&days) {
+                return Err(ApiError::BadRequest(format!(
+                    "{key} must be 1 to 3650, got {days}"
+                )));
+            }
+            *field = days;
+        }
+    }
+    let (tz, path) = (s.timezone, s.db_path.clone());
     let slug = query.period.slug(tz);
     let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
         let conn = crate::store::open(&path)?;
@@ -154,8 +182,17 @@ impl PeriodQuery {
         output(self.format, self.lang, self.sep, default)
     }
 
-    pub(super) fn door(&self) -> Option<&str> {
-        self.door.as_deref()
+    /// What only the access report takes; a form refuses it.
+    pub(super) fn report_only(&self) -> Option<&'static str> {
+        if self.door.is_some() {
+            Some("door")
+        } else if self.expiring_within_days.is_some() {
+            Some("expiring_within_days")
+        } else if self.unused_for_days.is_some() {
+            Some("unused_for_days")
+        } else {
+            None
+        }
     }
 }
 

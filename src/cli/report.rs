@@ -19,6 +19,12 @@ pub enum ReportCmd {
         /// Only this door.
         #[arg(long)]
         door: Option<String>,
+        /// List rights ending within this many days (default: `report.expiring_within_days`).
+        #[arg(long)]
+        expiring_days: Option<u32>,
+        /// List rights unused for this many days (default: `report.unused_for_days`).
+        #[arg(long)]
+        unused_days: Option<u32>,
         #[command(flatten)]
         out: OutputArgs,
         #[command(flatten)]
@@ -181,11 +187,15 @@ pub fn run(cmd: ReportCmd, client: impl Fn(ApiArgs) -> Client) -> anyhow::Result
         ReportCmd::Access {
             period,
             door,
+            expiring_days,
+            unused_days,
             out,
             api,
         } => {
             let mut query = period.query();
             query.extend(door.map(|d| ("door", d)));
+            query.extend(expiring_days.map(|d| ("expiring_within_days", d.to_string())));
+            query.extend(unused_days.map(|d| ("unused_for_days", d.to_string())));
             out.fetch(&client(api), "/api/v1/reports/access", query)
         }
         ReportCmd::Form {
