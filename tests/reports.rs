@@ -380,7 +380,7 @@ fn lawang_report_access_writes_the_file() {
         text.starts_with('\u{feff}') && text.contains("Periode;November 2026"),
         "{text}"
     );
-    assert!(!file.with_extension("part").exists());
+    assert!(!f.d.dir.path().join("laporan.csv.part").exists());
 
     let out = f.d.cli(&[
         "report",

@@ -158,7 +158,9 @@ impl OutputArgs {
         match &self.output {
             Some(file) => {
                 // Written beside the target and renamed, so a failed export leaves no half file.
-                let tmp = file.with_extension("part");
+                let mut tmp = file.as_os_str().to_owned();
+                tmp.push(".part");
+                let tmp = std::path::PathBuf::from(tmp);
                 let mut f = std::fs::File::create(&tmp)
                     .with_context(|| format!("cannot create {}", tmp.display()))?;
                 let n = client.download(path, &query, &mut f);

@@ -106,7 +106,9 @@ pub fn run_once(
             (_, b) => b.map_err(|e| io(&s.directory, e))?,
         };
         let path = s.directory.join(format!("{stem}.{}", format.extension()));
-        let part = path.with_extension("part");
+        let mut part = path.as_os_str().to_owned();
+        part.push(".part");
+        let part = PathBuf::from(part);
         std::fs::write(&part, &bytes).map_err(|e| io(&part, e))?;
         std::fs::rename(&part, &path).map_err(|e| io(&path, e))?;
         files.push(path);
