@@ -56,6 +56,16 @@ impl ClockTime {
     pub fn new(minutes: u16) -> Option<Self> {
         (minutes <= 24 * 60).then_some(ClockTime(minutes))
     }
+
+    pub fn minutes(self) -> u16 {
+        self.0
+    }
+
+    /// A time written in code; `hh:mm` past 24:00 is clamped to 24:00.
+    pub const fn hm(hh: u16, mm: u16) -> Self {
+        let m = hh * 60 + mm;
+        ClockTime(if m > 24 * 60 { 24 * 60 } else { m })
+    }
 }
 
 impl fmt::Display for ClockTime {

@@ -16,6 +16,7 @@ mod osdp;
 mod pcsc;
 mod pin;
 mod reload;
+mod reports;
 mod security;
 mod systemd;
 mod visitors;

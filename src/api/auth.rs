@@ -50,6 +50,8 @@ permissions! {
     ReadAccess: "read the access list" => [Admin, Operator, Kasi, Kabid, Kadis, PenanggungJawab, Helpdesk, Auditor];
     /// Read the facility register.
     ReadRegister: "read the register" => [Admin, Operator, Kasi, Kabid, Kadis, Kepala, Helpdesk, Auditor];
+    /// Read the periodic access report and print the SOP's forms (filled in, to sign).
+    ReadReports: "read access reports and print forms" => [Admin, Kasi, Kabid, Kadis, Auditor];
     /// Read the audit log of admin actions.
     ReadAudit: "read the audit log" => [Admin, Kasi, Auditor];
     /// See doors and readers.

@@ -10,12 +10,14 @@ pub mod error;
 mod accounts;
 mod devices;
 mod events;
+mod forms;
 mod inside;
 mod metrics;
 mod notifications;
 mod osdp;
 mod people;
 mod register;
+mod reports;
 pub mod throttle;
 mod tokens;
 mod visitor_badges;
@@ -50,6 +52,8 @@ pub struct AppState {
     pub visitors: Arc<crate::config::VisitorsConfig>,
     /// The desk readers, for binding the next card presented.
     pub enrollment: Arc<crate::enrollment::Enrollment>,
+    /// The agency header, signers and the access report's working hours.
+    pub report: Arc<crate::config::ReportConfig>,
     /// Whether `[notify.smtp]` is configured (a test email has somewhere to go).
     pub email_enabled: bool,
     pub metrics: Arc<Metrics>,
@@ -132,6 +136,8 @@ pub fn router(state: AppState, limits: Limits) -> axum::Router {
         .merge(notifications::routes())
         .merge(osdp::routes())
         .merge(register::routes())
+        .merge(reports::routes())
+        .merge(forms::routes())
         .merge(events::routes())
         .merge(tokens::routes())
         .merge(accounts::routes())

@@ -72,26 +72,31 @@ impl Client {
             .context("the daemon sent an unreadable answer")
     }
 
-    /// Copies a streamed body (an export) to `out`; returns the byte count.
+    /// Copies a streamed body (an export) to `out`; returns the byte count. Shows the bytes
+    /// received on standard error while it runs, when that is a terminal (a long export of a
+    /// big register otherwise looks hung). No overall timeout: an export may take minutes.
     pub fn download(
         &self,
         path: &str,
         query: &[(&str, String)],
         out: &mut impl std::io::Write,
     ) -> anyhow::Result<u64> {
-        let resp = self.request_get(path, query)?;
+        let resp = self.request(path, query, false)?;
         let mut reader = resp.into_body().into_reader();
-        let mut buf = [0u8; 64 * 1024];
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut progress = Progress::new();
         let mut total = 0u64;
         loop {
             let n = reader
                 .read(&mut buf)
                 .context("the download was interrupted")?;
             if n == 0 {
+                progress.done(total);
                 return Ok(total);
             }
             out.write_all(&buf[..n])?;
             total += n as u64;
+            progress.show(total);
         }
     }
 
@@ -100,7 +105,19 @@ impl Client {
         path: &str,
         query: &[(&str, String)],
     ) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
+        self.request(path, query, true)
+    }
+
+    fn request(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        timeout: bool,
+    ) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
         let mut req = self.agent.get(format!("{}{path}", self.base));
+        if !timeout {
+            req = req.config().timeout_global(None).build();
+        }
         for (k, v) in query {
             req = req.query(*k, v);
         }
@@ -116,6 +133,65 @@ impl Client {
             self.base
         )
     }
+}
+
+/// Bytes received so far, redrawn in place on a terminal at most five times a second.
+struct Progress {
+    tty: bool,
+    started: std::time::Instant,
+    drawn: Option<std::time::Instant>,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            tty: std::io::stderr().is_terminal(),
+            started: std::time::Instant::now(),
+            drawn: None,
+        }
+    }
+
+    fn show(&mut self, bytes: u64) {
+        if !self.tty
+            || self
+                .drawn
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(200))
+        {
+            return;
+        }
+        self.drawn = Some(std::time::Instant::now());
+        eprint!("\r{}", progress_line(bytes, self.started.elapsed()));
+    }
+
+    fn done(&mut self, bytes: u64) {
+        if self.tty && self.drawn.is_some() {
+            eprintln!("\r{}", progress_line(bytes, self.started.elapsed()));
+        }
+    }
+}
+
+/// `[=====>    ] 12.3 MB in 4 s`: the bar moves as bytes arrive (the size is not known in
+/// advance: exports are streamed).
+fn progress_line(bytes: u64, elapsed: Duration) -> String {
+    let width = 20;
+    let pos = (elapsed.as_millis() / 200) as usize % width;
+    let bar: String = (0..width)
+        .map(|i| {
+            if i < pos {
+                '='
+            } else if i == pos {
+                '>'
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    format!(
+        "[{bar}] {:.1} MB in {} s ",
+        bytes as f64 / 1_000_000.0,
+        elapsed.as_secs()
+    )
 }
 
 /// Turns a problem response into an error carrying its `detail`.

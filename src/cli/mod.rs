@@ -6,6 +6,7 @@ mod client;
 mod maintenance;
 mod notify;
 mod readers;
+mod report;
 mod visits;
 mod workflow;
 
@@ -68,6 +69,9 @@ pub enum Command {
     /// The facility register.
     #[command(subcommand)]
     Register(RegisterCmd),
+    /// Reports and the SOP's forms, filled in (PDF, CSV, HTML, JSON).
+    #[command(subcommand)]
+    Report(report::ReportCmd),
     /// Card readers: those plugged in and those configured.
     #[command(subcommand)]
     Readers(ReadersCmd),
@@ -118,6 +122,22 @@ pub enum Command {
     /// Replace the database with a backup, after checking it. Only while the daemon is
     /// stopped; the replaced database is kept beside it.
     Restore { path: PathBuf },
+    /// Write a large synthetic register into a new database file, for benchmarks and load
+    /// trials (never the daemon's database).
+    #[command(hide = true)]
+    GenerateRegister {
+        /// The new database file; an existing file is refused.
+        path: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Days the register spans, ending today.
+        #[arg(long, default_value_t = 730)]
+        days: u32,
+        #[arg(long, default_value_t = 300)]
+        staff: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// The audit log's and the register's hash chains.
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -505,6 +525,7 @@ pub fn run(
             }
             Ok(())
         }
+        Command::Report(cmd) => report::run(cmd, client),
         Command::Readers(ReadersCmd::List { api }) => readers::list(config, &client(api)),
         Command::Account(cmd) => workflow::account(cmd, client),
         Command::Request(cmd) => workflow::request(cmd, client),
@@ -519,6 +540,13 @@ pub fn run(
         Command::Backup { path } => maintenance::backup(config, &path),
         Command::Restore { path } => maintenance::restore(config, &path),
         Command::Audit(AuditCmd::Verify { json }) => maintenance::verify(config, json),
+        Command::GenerateRegister {
+            path,
+            rows,
+            days,
+            staff,
+            seed,
+        } => maintenance::generate_register(&path, rows, days, staff, seed),
         Command::Visit(cmd) => visits::visit(cmd, config),
         Command::VisitorBadge(cmd) => visits::visitor_badge(cmd, config),
         Command::Inside { api } => visits::inside(config, api),

@@ -18,6 +18,7 @@ mod door;
 mod notify;
 mod osdp;
 mod readers;
+mod report;
 mod visitors;
 mod workflow;
 
@@ -31,6 +32,7 @@ pub use notify::{
 };
 pub use osdp::{OsdpKey, OsdpReaderConfig};
 pub use readers::{EnrollmentReaderConfig, ReaderPurpose};
+pub use report::{Every, ReportConfig, ReportFile, ScheduleConfig, Signer};
 pub use visitors::{VisitorsConfig, VisitorsFile};
 pub use workflow::{ReviewConfig, ReviewSchedule, Undecided, WorkflowConfig, WorkflowFile};
 
@@ -79,6 +81,8 @@ pub struct ConfigFile {
     pub workflow: WorkflowFile,
     #[serde(default)]
     pub visitors: VisitorsFile,
+    #[serde(default)]
+    pub report: ReportFile,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -263,6 +267,7 @@ pub struct Config {
     pub enrollment_readers: Vec<EnrollmentReaderConfig>,
     pub workflow: WorkflowConfig,
     pub visitors: VisitorsConfig,
+    pub report: ReportConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -418,6 +423,7 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
         }
     }
     let visitors = visitors::validate(&file.visitors, &doors)?;
+    let report = report::validate(&file.report, &doors)?;
     Ok(Config {
         listen,
         timezone,
@@ -436,6 +442,7 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
         enrollment_readers,
         workflow: workflow::validate(&file.workflow)?,
         visitors,
+        report,
     })
 }
 

@@ -3,7 +3,8 @@
 //! reader by reader ([`reload`]), systemd hears when the daemon is ready, reloading or
 //! stopping and is pinged only while every door answers ([`sd_notify`], [`watchdog`]), and
 //! old register lines are archived and pruned daily ([`retention`]). Beside them run the
-//! notification task that drains the outbox and the workflow scheduler.
+//! notification task that drains the outbox, the workflow scheduler and the scheduled
+//! reports.
 //!
 //! [`run`] takes its listener and shutdown token from the caller, so tests run a whole
 //! daemon on `127.0.0.1:0` and stop it when they like.
@@ -133,6 +134,16 @@ pub async fn run(
         config.timezone,
         background.clone(),
     ));
+    let report = Arc::new(config.report.clone());
+    let reports = config.report.schedule.is_some().then(|| {
+        tokio::spawn(crate::report::scheduled::run(
+            db.clone(),
+            Arc::from(db_path.as_path()),
+            report.clone(),
+            config.timezone,
+            background.clone(),
+        ))
+    });
     let state = AppState {
         db: db.clone(),
         devices: devices.clone(),
@@ -141,6 +152,7 @@ pub async fn run(
         workflow,
         visitors: Arc::new(config.visitors.clone()),
         enrollment,
+        report,
         email_enabled: config.notify.smtp.is_some(),
         metrics,
         events: committed,
@@ -224,6 +236,9 @@ pub async fn run(
     background.cancel();
     let _ = pruning.await;
     let _ = scheduler.await;
+    if let Some(task) = reports {
+        let _ = task.await;
+    }
     running.shutdown().await;
     drop(running);
     if let Some(task) = alarm_task {

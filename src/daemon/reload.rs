@@ -170,6 +170,9 @@ pub fn restart_only(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.visitors != new.visitors {
         keys.push("visitors");
     }
+    if old.report != new.report {
+        keys.push("report");
+    }
     keys
 }
 
@@ -213,6 +216,7 @@ async fn reload_inner(
         new.workflow = current.workflow.clone();
         new.notify = current.notify.clone();
         new.visitors = current.visitors.clone();
+        new.report = current.report.clone();
     }
     let plan = plan(running.doors(), running.pin(), running.groups(), &new);
     tracing::info!(

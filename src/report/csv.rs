@@ -150,7 +150,7 @@ fn field<W: Write>(out: &mut W, sep: u8, f: &str) -> io::Result<()> {
 }
 
 /// The label of a reason or alarm code; an unknown code is shown as it is.
-fn label(code: &str, lang: Lang) -> String {
+pub(crate) fn label(code: &str, lang: Lang) -> String {
     if let Some(r) = Reason::from_code(code) {
         return match lang {
             Lang::Id => r.label_id(),

@@ -3,14 +3,57 @@
 //! pure: rows in, bytes out, times shown in the office's zone, labels in Indonesian with
 //! English as an option.
 
+pub mod access;
+pub mod access_doc;
 pub mod csv;
+pub mod doc;
+pub mod forms;
+pub mod html;
+pub mod pdf;
+pub mod period;
+pub mod scheduled;
 pub mod visits;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
 
+/// A document in `format` (JSON is the caller's business: it serialises its own data).
+pub fn render(
+    doc: &doc::Document,
+    format: doc::Format,
+    sep: u8,
+    lang: Lang,
+) -> std::io::Result<Vec<u8>> {
+    match format {
+        doc::Format::Json => serde_json::to_vec(doc).map_err(std::io::Error::other),
+        doc::Format::Csv => {
+            let mut out = Vec::with_capacity(16 * 1024);
+            doc::to_csv(doc, sep, &mut out)?;
+            Ok(out)
+        }
+        doc::Format::Html => Ok(html::to_html(
+            doc,
+            match lang {
+                Lang::Id => "id",
+                Lang::En => "en",
+            },
+        )
+        .into_bytes()),
+        doc::Format::Pdf => pdf::to_pdf(
+            doc,
+            match lang {
+                Lang::Id => "Halaman",
+                Lang::En => "Page",
+            },
+        )
+        .map_err(std::io::Error::other),
+    }
+}
+
 /// Language of labels and column names.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     #[default]
@@ -55,7 +98,7 @@ impl TimeSpec {
     }
 }
 
-fn local_midnight(d: NaiveDate, tz: chrono_tz::Tz) -> DateTime<Utc> {
+pub(crate) fn local_midnight(d: NaiveDate, tz: chrono_tz::Tz) -> DateTime<Utc> {
     let naive = d.and_hms_opt(0, 0, 0).unwrap_or_default();
     tz.from_local_datetime(&naive)
         .earliest()

@@ -44,44 +44,52 @@ const HEADER_EN: [&str; 14] = [
     "Signature",
 ];
 
+/// The form's column names.
+pub fn columns(lang: Lang) -> [&'static str; 14] {
+    match lang {
+        Lang::Id => HEADER_ID,
+        Lang::En => HEADER_EN,
+    }
+}
+
+/// One visit's line under [`columns`]; several pieces of equipment one per line in a cell.
+pub fn fields(r: &RegisterRow, lang: Lang, tz: Tz) -> [String; 14] {
+    let time = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%H:%M").to_string();
+    let ttd = match (&r.ttd_name, lang) {
+        (Some(name), Lang::Id) => format!("{name} (diketik, disetujui pengunjung)"),
+        (Some(name), Lang::En) => format!("{name} (typed, with consent)"),
+        (None, Lang::Id) => "tanda tangan (gambar) tersimpan".into(),
+        (None, Lang::En) => "signature picture on file".into(),
+    };
+    [
+        r.no.to_string(),
+        r.nama.clone(),
+        r.instansi.clone().unwrap_or_default(),
+        r.alamat.clone().unwrap_or_default(),
+        r.jenis_identitas.clone(),
+        r.no_identitas.clone(),
+        r.no_badge.clone().unwrap_or_default(),
+        r.tanggal.format("%Y-%m-%d").to_string(),
+        time(r.jam_masuk),
+        r.jam_keluar.map(time).unwrap_or_default(),
+        r.tujuan.clone(),
+        lines(r.fasilitas.iter().map(|e| e.jenis.as_str())),
+        lines(
+            r.fasilitas
+                .iter()
+                .map(|e| e.no_seri.as_deref().unwrap_or("")),
+        ),
+        ttd,
+    ]
+}
+
 /// The whole register of a period: the byte-order mark, the header and one line per visit.
 pub fn register_csv(rows: &[RegisterRow], sep: u8, lang: Lang, tz: Tz) -> io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(256 * (rows.len() + 1));
     out.write_all(BOM)?;
-    let header = match lang {
-        Lang::Id => HEADER_ID,
-        Lang::En => HEADER_EN,
-    };
-    record(&mut out, sep, &header.map(str::to_owned))?;
-    let time = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%H:%M").to_string();
+    record(&mut out, sep, &columns(lang).map(str::to_owned))?;
     for r in rows {
-        let ttd = match (&r.ttd_name, lang) {
-            (Some(name), Lang::Id) => format!("{name} (diketik, disetujui pengunjung)"),
-            (Some(name), Lang::En) => format!("{name} (typed, with consent)"),
-            (None, Lang::Id) => "tanda tangan (gambar) tersimpan".into(),
-            (None, Lang::En) => "signature picture on file".into(),
-        };
-        let fields = [
-            r.no.to_string(),
-            r.nama.clone(),
-            r.instansi.clone().unwrap_or_default(),
-            r.alamat.clone().unwrap_or_default(),
-            r.jenis_identitas.clone(),
-            r.no_identitas.clone(),
-            r.no_badge.clone().unwrap_or_default(),
-            r.tanggal.format("%Y-%m-%d").to_string(),
-            time(r.jam_masuk),
-            r.jam_keluar.map(time).unwrap_or_default(),
-            r.tujuan.clone(),
-            lines(r.fasilitas.iter().map(|e| e.jenis.as_str())),
-            lines(
-                r.fasilitas
-                    .iter()
-                    .map(|e| e.no_seri.as_deref().unwrap_or("")),
-            ),
-            ttd,
-        ];
-        record(&mut out, sep, &fields)?;
+        record(&mut out, sep, &fields(r, lang, tz))?;
     }
     Ok(out)
 }

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(&str, Option<Step>)] = &[
         include_str!("migrations/0006_chain.sql"),
         Some(chain_existing_rows),
     ),
+    (include_str!("migrations/0007_report_runs.sql"), None),
 ];
 
 /// Chains the rows written before the chain existed (migration 0006).

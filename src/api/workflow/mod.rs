@@ -7,6 +7,8 @@ mod removals;
 mod requests;
 mod reviews;
 
+pub(crate) use requests::visible_request;
+
 use std::sync::Arc;
 
 use serde::Deserialize;

@@ -40,12 +40,38 @@ struct RequestQuery {
 }
 
 /// Applicants, superiors and penanggung jawab see the requests they are named in; the
-/// office sees all.
+/// office sees all. A monitoring token sees none: it reads the metrics and nothing else.
 fn involving(actor: &Actor) -> Option<Option<i64>> {
     match actor.role {
         Role::Pemohon | Role::Atasan | Role::PenanggungJawab => Some(actor.account_id),
+        Role::Monitor => Some(None),
         _ => None,
     }
+}
+
+/// The request as `actor` may see it; 404 when they are not named in it and not of the
+/// office (as if it did not exist).
+pub(crate) async fn visible_request(
+    s: &AppState,
+    actor: Actor,
+    id: i64,
+) -> std::result::Result<RequestView, ApiError> {
+    let involving = involving(&actor);
+    let view =
+        s.db.read(move |c| {
+            let visible = match involving {
+                None => actor.role != Role::Helpdesk,
+                Some(None) => false,
+                Some(Some(account)) => requests::involves(c, id, account)?,
+            };
+            if visible {
+                requests::get(c, id, Utc::now()).map(Some)
+            } else {
+                Ok(None)
+            }
+        })
+        .await?;
+    view.ok_or_else(|| ApiError::NotFound(format!("request {id}")))
 }
 
 #[utoipa::path(get, path = "/requests", tag = "workflow", params(RequestQuery),
@@ -102,24 +128,7 @@ async fn get_request(
     Auth(actor, _): Auth<Authenticated>,
     Path(id): Path<i64>,
 ) -> std::result::Result<Json<RequestView>, ApiError> {
-    let involving = involving(&actor);
-    let view =
-        s.db.read(move |c| {
-            let visible = match involving {
-                None => actor.role != Role::Helpdesk,
-                Some(None) => false,
-                Some(Some(account)) => requests::involves(c, id, account)?,
-            };
-            if visible {
-                requests::get(c, id, Utc::now()).map(Some)
-            } else {
-                Ok(None)
-            }
-        })
-        .await?;
-    // Not named in it and not of the office: as if it did not exist.
-    view.map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("request {id}")))
+    visible_request(&s, actor, id).await.map(Json)
 }
 
 /// An approval step: approve (the next step is told) or reject with a reason (the
