@@ -12,7 +12,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use crate::model::Credential;
+use crate::model::{Credential, Technology};
 use crate::reader::{Feedback, ReaderEvent, ReaderMessage, ReaderStatus};
 
 /// The longest an operator may keep a desk reader waiting for a card.
@@ -20,8 +20,47 @@ pub const MAX_WAIT: Duration = Duration::from_secs(120);
 /// How long a desk reader waits when the caller does not say.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 
+/// Where the card to bind comes from: typed at the desk, or presented on a desk reader.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CardSource {
+    Typed(Credential),
+    Desk { reader: String, wait: Duration },
+}
+
+impl CardSource {
+    /// From an API body's `uid`, `technology`, `enroll_reader` and
+    /// `enroll_timeout_seconds`: exactly one way, and only the fields that go with it.
+    pub fn from_request(
+        uid: Option<&str>,
+        technology: Option<Technology>,
+        enroll_reader: Option<&str>,
+        enroll_timeout_seconds: Option<u64>,
+    ) -> Result<CardSource, String> {
+        match (uid, enroll_reader) {
+            (Some(_), None) if enroll_timeout_seconds.is_some() => {
+                Err("enroll_timeout_seconds goes with enroll_reader".into())
+            }
+            (Some(uid), None) => {
+                Credential::parse_hex(technology.unwrap_or(Technology::Iso14443), uid)
+                    .map(CardSource::Typed)
+                    .map_err(|e| e.to_string())
+            }
+            (None, Some(_)) if technology.is_some() => {
+                Err("technology goes with uid; a desk reader says what it read".into())
+            }
+            (None, Some(reader)) => Ok(CardSource::Desk {
+                reader: reader.to_owned(),
+                wait: wait(enroll_timeout_seconds)?,
+            }),
+            _ => Err(
+                "give exactly one of uid (typed) and enroll_reader (presented at the desk)".into(),
+            ),
+        }
+    }
+}
+
 /// The wait an API caller asked for (`enroll_timeout_seconds`), checked.
-pub fn wait(seconds: Option<u64>) -> Result<Duration, String> {
+fn wait(seconds: Option<u64>) -> Result<Duration, String> {
     match seconds {
         None => Ok(DEFAULT_WAIT),
         Some(n) if (1..=MAX_WAIT.as_secs()).contains(&n) => Ok(Duration::from_secs(n)),

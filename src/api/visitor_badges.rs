@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use super::auth::{Auth, ManageVisitorBadges, ReadVisits};
 use super::{ApiError, ApiJson, ApiQuery, AppState, Problem};
+use crate::enrollment::CardSource;
 use crate::store::Changed;
 use crate::store::visitor_badges::{self, NewVisitorBadge, PoolStatus, VisitorBadge};
 
@@ -54,34 +55,25 @@ async fn add_badge(
     Auth(actor, _): Auth<ManageVisitorBadges>,
     ApiJson(mut b): ApiJson<NewVisitorBadge>,
 ) -> Result<(StatusCode, Json<VisitorBadge>), ApiError> {
-    match (&b.uid, b.enroll_reader.take()) {
-        (Some(_), None) if b.enroll_timeout_seconds.is_some() => {
-            return Err(ApiError::BadRequest(
-                "enroll_timeout_seconds goes with enroll_reader".into(),
-            ));
-        }
-        (Some(_), None) => {}
-        (None, Some(reader)) => {
-            if b.technology.is_some() {
-                return Err(ApiError::BadRequest(
-                    "technology goes with uid; a desk reader says what it read".into(),
-                ));
-            }
-            let wait =
-                crate::enrollment::wait(b.enroll_timeout_seconds).map_err(ApiError::BadRequest)?;
+    let source = CardSource::from_request(
+        b.uid.as_deref(),
+        b.technology,
+        b.enroll_reader.as_deref(),
+        b.enroll_timeout_seconds,
+    )
+    .map_err(ApiError::BadRequest)?;
+    let card = match source {
+        CardSource::Typed(card) => card,
+        CardSource::Desk { reader, wait } => {
+            // Nobody is asked to present a card for a number the pool already has.
             let number = b.badge_number.clone();
             s.db.read(move |c| visitor_badges::check_number(c, &number))
                 .await?;
-            let card = s.enrollment.next_card(&reader, wait).await?;
-            b.uid = Some(card.uid_hex());
-            b.technology = Some(card.technology());
+            s.enrollment.next_card(&reader, wait).await?
         }
-        _ => {
-            return Err(ApiError::BadRequest(
-                "give exactly one of uid (typed) and enroll_reader (presented at the desk)".into(),
-            ));
-        }
-    }
+    };
+    b.uid = Some(card.uid_hex());
+    b.technology = Some(card.technology());
     let badge =
         s.db.write(move |tx| {
             Ok((

@@ -12,7 +12,8 @@ use utoipa_axum::router::OpenApiRouter;
 use super::{Decision, Note, Reason, StepDecision, in_workflow};
 use crate::api::auth::{ActOnStep, Auth, Authenticated, SubmitRequest, WithdrawRequest};
 use crate::api::{ApiError, ApiJson, ApiQuery, AppState, Problem, page_limit};
-use crate::model::{Actor, Credential, Role, Technology};
+use crate::enrollment::CardSource;
+use crate::model::{Actor, Role};
 use crate::store::Changed;
 use crate::store::requests::{self, Filter, IssueCard, NewRequest, RequestView};
 use crate::workflow::{CaseStatus, Kind};
@@ -178,34 +179,21 @@ async fn issue(
     Path(id): Path<i64>,
     ApiJson(card): ApiJson<IssueCard>,
 ) -> std::result::Result<Json<RequestView>, ApiError> {
-    let credential = match (&card.uid, &card.enroll_reader) {
-        (Some(uid), None) => {
-            if card.enroll_timeout_seconds.is_some() {
-                return Err(ApiError::BadRequest(
-                    "enroll_timeout_seconds goes with enroll_reader".into(),
-                ));
-            }
-            Credential::parse_hex(card.technology.unwrap_or(Technology::Iso14443), uid)
-                .map_err(|e| ApiError::BadRequest(e.to_string()))?
-        }
-        (None, Some(reader)) => {
-            if card.technology.is_some() {
-                return Err(ApiError::BadRequest(
-                    "technology goes with uid; a desk reader says what it read".into(),
-                ));
-            }
-            let wait = crate::enrollment::wait(card.enroll_timeout_seconds)
-                .map_err(ApiError::BadRequest)?;
+    let source = CardSource::from_request(
+        card.uid.as_deref(),
+        card.technology,
+        card.enroll_reader.as_deref(),
+        card.enroll_timeout_seconds,
+    )
+    .map_err(ApiError::BadRequest)?;
+    let credential = match source {
+        CardSource::Typed(credential) => credential,
+        CardSource::Desk { reader, wait } => {
             // Nobody is asked to present a card for a request that cannot be issued.
             let check = actor.clone();
             s.db.read(move |c| requests::may_issue(c, id, &check, Utc::now()).map(|_| ()))
                 .await?;
-            s.enrollment.next_card(reader, wait).await?
-        }
-        _ => {
-            return Err(ApiError::BadRequest(
-                "give exactly one of uid (typed) and enroll_reader (presented at the desk)".into(),
-            ));
+            s.enrollment.next_card(&reader, wait).await?
         }
     };
     let view = in_workflow(&s, move |tx, ctx| {
