@@ -34,6 +34,8 @@ pub mod enrollment;
 pub mod metrics;
 pub mod model;
 pub mod notify;
+pub mod pages;
+pub mod password;
 pub mod pin;
 pub mod reader;
 pub mod register;

@@ -14,11 +14,13 @@ use super::{ApiError, ApiJson, ApiQuery, AppState, Problem};
 use crate::model::Role;
 use crate::store::Changed;
 use crate::store::accounts::{self, Account, NewAccount};
+use crate::store::sessions;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(guarded_routes!(list_accounts, create_account))
         .routes(guarded_routes!(deactivate_account))
+        .routes(guarded_routes!(set_password))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -72,6 +74,41 @@ async fn deactivate_account(
         s.db.write(move |tx| {
             Ok((
                 accounts::deactivate(tx, id, &actor, Utc::now())?,
+                Changed::none(),
+            ))
+        })
+        .await?;
+    Ok(Json(account))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewPassword {
+    /// 10 to 128 characters. Stored only as an argon2 hash; never shown or logged.
+    password: String,
+}
+
+/// Sets the password the account logs in to the operator pages with. Its open browser
+/// sessions end.
+#[utoipa::path(post, path = "/accounts/{id}/password", tag = "workflow", params(("id" = i64, Path)),
+    request_body = NewPassword,
+    responses((status = 200, body = Account), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "the account is deactivated")),
+    security(("bearer" = [])))]
+async fn set_password(
+    State(s): State<AppState>,
+    Auth(actor, _): Auth<ManageAccounts>,
+    Path(id): Path<i64>,
+    ApiJson(p): ApiJson<NewPassword>,
+) -> Result<Json<Account>, ApiError> {
+    let hash = tokio::task::spawn_blocking(move || crate::password::hash(&p.password))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::BadRequest)?;
+    let account =
+        s.db.write(move |tx| {
+            Ok((
+                sessions::set_password(tx, id, &hash, &actor, Utc::now())?,
                 Changed::none(),
             ))
         })

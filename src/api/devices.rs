@@ -30,14 +30,14 @@ pub fn health_routes() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-struct DoorView {
-    id: i64,
-    name: String,
-    unlock_seconds: u64,
+pub(crate) struct DoorView {
+    pub id: i64,
+    pub name: String,
+    pub unlock_seconds: u64,
     /// When this door's controller started; a reload that leaves the door alone keeps it.
-    running_since: chrono::DateTime<chrono::Utc>,
+    pub running_since: chrono::DateTime<chrono::Utc>,
     #[serde(flatten)]
-    status: DoorStatus,
+    pub status: DoorStatus,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -52,7 +52,7 @@ struct ReaderView {
     status: ReaderStatus,
 }
 
-fn doors(s: &AppState) -> Vec<DoorView> {
+pub(crate) fn doors(s: &AppState) -> Vec<DoorView> {
     s.devices()
         .doors
         .iter()

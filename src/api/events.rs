@@ -34,6 +34,11 @@ async fn events(
     State(s): State<AppState>,
     _: Auth<ReadRegister>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    stream(&s)
+}
+
+/// The stream itself, for the API and the dashboard page.
+pub(crate) fn stream(s: &AppState) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
     // Subscribed before the response starts: `ready` means nothing committed after it is
     // missed.
     let lines = BroadcastStream::new(s.events.subscribe()).map(|item| {

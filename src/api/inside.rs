@@ -48,6 +48,11 @@ async fn inside(
     State(s): State<AppState>,
     _: Auth<ReadVisits>,
 ) -> Result<Json<Vec<InsideView>>, ApiError> {
+    everyone_inside(&s).await.map(Json)
+}
+
+/// Everyone counted inside, with names, for the API and the dashboard.
+pub(crate) async fn everyone_inside(s: &AppState) -> Result<Vec<InsideView>, ApiError> {
     let counted: Vec<(String, Vec<crate::door::Inside>)> = s
         .devices()
         .doors
@@ -104,5 +109,5 @@ async fn inside(
             Ok(out)
         })
         .await?;
-    Ok(Json(views))
+    Ok(views)
 }

@@ -8,10 +8,10 @@ pub mod auth;
 pub mod error;
 
 mod accounts;
-mod devices;
-mod events;
+pub(crate) mod devices;
+pub(crate) mod events;
 mod forms;
-mod inside;
+pub(crate) mod inside;
 mod metrics;
 mod notifications;
 mod osdp;
@@ -22,7 +22,7 @@ pub mod throttle;
 mod tokens;
 mod visitor_badges;
 mod visits;
-mod workflow;
+pub(crate) mod workflow;
 
 use std::sync::Arc;
 
@@ -62,6 +62,8 @@ pub struct AppState {
     /// Ends the event streams, which would otherwise hold the graceful shutdown open.
     pub shutdown: tokio_util::sync::CancellationToken,
     pub started: chrono::DateTime<chrono::Utc>,
+    /// Whether the pages' session cookie is marked `Secure` (`server.secure_cookies`).
+    pub secure_cookies: bool,
     /// Wrong tokens per client address (brute-force protection).
     pub auth_throttle: Arc<std::sync::Mutex<throttle::Throttle>>,
 }
@@ -124,9 +126,30 @@ async fn limit(
     if header_bytes > MAX_HEADER_BYTES {
         return ApiError::HeadersTooLarge(MAX_HEADER_BYTES).into_response();
     }
-    tokio::time::timeout(limits.request_timeout, next.run(request))
+    // Issuing at the desk waits for a card to be presented (up to enrollment::MAX_WAIT) on
+    // top of the usual budget; everything else keeps the configured limit.
+    let budget = if waits_at_desk(request.method(), request.uri().path()) {
+        limits.request_timeout + crate::enrollment::MAX_WAIT
+    } else {
+        limits.request_timeout
+    };
+    tokio::time::timeout(budget, next.run(request))
         .await
         .unwrap_or_else(|_| ApiError::RequestTimeout.into_response())
+}
+
+/// The routes that wait for a card on a desk reader.
+fn waits_at_desk(method: &axum::http::Method, path: &str) -> bool {
+    let issue = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix("/issue"))
+            .is_some_and(|id| id.bytes().all(|b| b.is_ascii_digit()))
+    };
+    method == axum::http::Method::POST
+        && (issue("/api/v1/requests/")
+            || issue("/ui/requests/")
+            || path == "/api/v1/visitor-badges"
+            || path == "/ui/visitor-badges")
 }
 
 pub fn router(state: AppState, limits: Limits) -> axum::Router {
@@ -150,6 +173,7 @@ pub fn router(state: AppState, limits: Limits) -> axum::Router {
         .merge(devices::health_routes())
         .merge(metrics::routes())
         .split_for_parts();
+    let app = app.merge(crate::pages::router());
     doc.info.title = "Lawang admin API".into();
     doc.info.version = env!("CARGO_PKG_VERSION").into();
     doc.info.description = Some(

@@ -35,6 +35,13 @@ pub enum AccountCmd {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Set the password the account logs in to the operator pages with, read from the
+    /// first line of standard input (so it is never in the shell history or `ps`).
+    Password {
+        username: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
     List {
         #[arg(long)]
         role: Option<Role>,
@@ -161,6 +168,26 @@ pub fn account(cmd: AccountCmd, client: impl Fn(ApiArgs) -> Client) -> anyhow::R
             &json!({ "username": username, "name": name, "role": role, "email": email,
                      "nip": nip, "jabatan": jabatan, "unit": unit }),
         )?),
+        AccountCmd::Password { username, api } => {
+            let client = client(api);
+            let id = array(client.get("/api/v1/accounts", &[])?)
+                .into_iter()
+                .find(|a| a["username"] == username.as_str())
+                .map(|a| a["id"].clone())
+                .ok_or_else(|| anyhow::anyhow!("no account is named {username:?}"))?;
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                eprintln!("New password for {username} (10 to 128 characters), then Enter:");
+            }
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            client.post(
+                &format!("/api/v1/accounts/{id}/password"),
+                &json!({ "password": password }),
+            )?;
+            println!("password set for {username}; their open sessions ended");
+            Ok(())
+        }
         AccountCmd::List { role, api } => {
             let query: Vec<_> = role.map(|r| ("role", r.to_string())).into_iter().collect();
             for a in array(client(api).get("/api/v1/accounts", &query)?) {

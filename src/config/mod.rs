@@ -96,6 +96,9 @@ pub struct ServerFile {
     pub max_body_bytes: usize,
     /// Time a request may take until its response starts (reading the body included).
     pub request_timeout_seconds: Spanned<u64>,
+    /// Mark the pages' session cookie `Secure` (sent over HTTPS and to localhost only).
+    /// Turn off only for plain HTTP on a trusted local network.
+    pub secure_cookies: bool,
 }
 
 impl Default for ServerFile {
@@ -105,6 +108,7 @@ impl Default for ServerFile {
             timezone: Spanned::new(0..0, "Asia/Jakarta".into()),
             max_body_bytes: 64 * 1024,
             request_timeout_seconds: Spanned::new(0..0, 30),
+            secure_cookies: true,
         }
     }
 }
@@ -255,6 +259,7 @@ pub struct Config {
     pub timezone: chrono_tz::Tz,
     pub max_body_bytes: usize,
     pub request_timeout: std::time::Duration,
+    pub secure_cookies: bool,
     pub data_dir: PathBuf,
     pub log: LogConfig,
     pub pin: PinConfig,
@@ -429,6 +434,7 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
         timezone,
         max_body_bytes: server.max_body_bytes,
         request_timeout: validate_request_timeout(&server.request_timeout_seconds)?,
+        secure_cookies: server.secure_cookies,
         data_dir,
         log: LogConfig {
             format: file.log.format,

@@ -158,6 +158,7 @@ pub async fn run(
         events: committed,
         shutdown: shutdown.clone(),
         started: Utc::now(),
+        secure_cookies: config.secure_cookies,
         auth_throttle: Arc::default(),
     };
     let local = listener.local_addr()?;

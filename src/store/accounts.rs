@@ -21,6 +21,8 @@ pub struct Account {
     pub jabatan: Option<String>,
     pub unit: Option<String>,
     pub active: bool,
+    /// Whether the account can log in to the operator pages with a password.
+    pub password_set: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -202,7 +204,8 @@ fn list_where(
     args: impl rusqlite::Params,
 ) -> Result<Vec<Account>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, username, name, role, email, nip, jabatan, unit, active, created_at
+        "SELECT id, username, name, role, email, nip, jabatan, unit, active, created_at,
+                password_hash IS NOT NULL
          FROM account WHERE {filter}"
     ))?;
     let mut rows = stmt.query(args)?;
@@ -220,6 +223,7 @@ fn list_where(
             unit: r.get(7)?,
             active: r.get(8)?,
             created_at: from_ms(r.get(9)?),
+            password_set: r.get(10)?,
         });
     }
     Ok(out)

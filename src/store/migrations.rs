@@ -22,6 +22,7 @@ const MIGRATIONS: &[(&str, Option<Step>)] = &[
         Some(chain_existing_rows),
     ),
     (include_str!("migrations/0007_report_runs.sql"), None),
+    (include_str!("migrations/0008_staff_login.sql"), None),
 ];
 
 /// Chains the rows written before the chain existed (migration 0006).

@@ -30,6 +30,7 @@ pub mod retention;
 pub mod reviews;
 pub mod rights;
 pub mod scheduler;
+pub mod sessions;
 pub mod synthetic;
 pub mod tokens;
 pub mod visitor_badges;

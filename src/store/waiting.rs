@@ -22,6 +22,9 @@ pub struct WaitingItem {
     /// What it is about, for a person to read.
     pub title: String,
     pub step: String,
+    /// What the step does, for a chain step (requests, removals, visits).
+    #[serde(skip)]
+    pub step_kind: Option<crate::workflow::StepKind>,
     /// The SOP's words for the step.
     pub label: String,
     pub role: Role,
@@ -84,6 +87,7 @@ fn requests(conn: &Connection, now: DateTime<Utc>, out: &mut Vec<WaitingItem>) -
             parent_id: None,
             title: format!("{label} No. {id}: {name}"),
             step: step.name.clone(),
+            step_kind: Some(step.kind),
             label: step.label.clone(),
             role: step.role,
             account,
@@ -119,6 +123,7 @@ fn removals(conn: &Connection, now: DateTime<Utc>, out: &mut Vec<WaitingItem>) -
             parent_id: None,
             title: format!("Permintaan Penghapusan Akses No. {id}: hak {kind} {right} ({reason})"),
             step: step.name.clone(),
+            step_kind: Some(step.kind),
             label: step.label.clone(),
             role: step.role,
             account: None,
@@ -152,6 +157,7 @@ fn review_items(conn: &Connection, now: DateTime<Utc>, out: &mut Vec<WaitingItem
             parent_id: Some(review),
             title: format!("Review Akses No. {review}: hak {kind} {right} milik {holder}"),
             step: "decide".into(),
+            step_kind: None,
             label: "Verifikasi dan konfirmasi validitas hak akses".into(),
             role: Role::PenanggungJawab,
             account: r.get(6)?,
@@ -182,6 +188,7 @@ fn open_accounts(conn: &Connection, now: DateTime<Utc>, out: &mut Vec<WaitingIte
             parent_id: None,
             title: format!("Akun {kind} {username} ({holder})"),
             step: "close".into(),
+            step_kind: None,
             label: "Penutupan akun dan pemutakhiran formulir".into(),
             role: Role::Operator,
             account: None,
@@ -220,6 +227,7 @@ fn visits(conn: &Connection, now: DateTime<Utc>, out: &mut Vec<WaitingItem>) -> 
                 None => format!("Kunjungan No. {id}: {nama}"),
             },
             step: step.name.clone(),
+            step_kind: Some(step.kind),
             label: step.label.clone(),
             role: step.role,
             account: None,

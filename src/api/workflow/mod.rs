@@ -7,7 +7,7 @@ mod removals;
 mod requests;
 mod reviews;
 
-pub(crate) use requests::visible_request;
+pub(crate) use requests::{involving, issue_card, visible_request};
 
 use std::sync::Arc;
 
@@ -27,7 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// Runs a workflow write with the chains and the office zone.
-pub(super) async fn in_workflow<R: Send + 'static>(
+pub(crate) async fn in_workflow<R: Send + 'static>(
     s: &AppState,
     f: impl FnOnce(&rusqlite::Transaction, Ctx) -> crate::store::Result<(R, Changed)> + Send + 'static,
 ) -> std::result::Result<R, ApiError> {

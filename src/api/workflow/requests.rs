@@ -42,7 +42,7 @@ struct RequestQuery {
 
 /// Applicants, superiors and penanggung jawab see the requests they are named in; the
 /// office sees all. A monitoring token sees none: it reads the metrics and nothing else.
-fn involving(actor: &Actor) -> Option<Option<i64>> {
+pub(crate) fn involving(actor: &Actor) -> Option<Option<i64>> {
     match actor.role {
         Role::Pemohon | Role::Atasan | Role::PenanggungJawab => Some(actor.account_id),
         Role::Monitor => Some(None),
@@ -179,6 +179,17 @@ async fn issue(
     Path(id): Path<i64>,
     ApiJson(card): ApiJson<IssueCard>,
 ) -> std::result::Result<Json<RequestView>, ApiError> {
+    issue_card(&s, actor, id, card).await.map(Json)
+}
+
+/// Issues the card of request `id`, typed or presented at the desk; for the API and the
+/// pages alike.
+pub(crate) async fn issue_card(
+    s: &AppState,
+    actor: Actor,
+    id: i64,
+    card: IssueCard,
+) -> std::result::Result<RequestView, ApiError> {
     let source = CardSource::from_request(
         card.uid.as_deref(),
         card.technology,
@@ -196,7 +207,7 @@ async fn issue(
             s.enrollment.next_card(&reader, wait).await?
         }
     };
-    let view = in_workflow(&s, move |tx, ctx| {
+    in_workflow(s, move |tx, ctx| {
         requests::issue(
             tx,
             ctx.tz,
@@ -208,8 +219,7 @@ async fn issue(
             Utc::now(),
         )
     })
-    .await?;
-    Ok(Json(view))
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -1,0 +1,49 @@
+// Lawang operator pages: the only script. The pages work without it; it adds live taps on
+// the dashboard and the "tap the card now" notice on the issuing forms.
+"use strict";
+
+function cell(row, text, cls) {
+  const td = row.insertCell();
+  td.textContent = text == null ? "" : String(text);
+  if (cls) td.className = cls;
+}
+
+function liveTaps(table) {
+  const body = table.tBodies[0];
+  const status = document.getElementById("live-status");
+  const tz = table.dataset.tz || "Asia/Jakarta";
+  const fmt = new Intl.DateTimeFormat("id-ID", {
+    timeZone: tz, day: "2-digit", month: "2-digit", year: "numeric",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  });
+  const src = new EventSource("/ui/events");
+  const show = (ev) => {
+    let line;
+    try { line = JSON.parse(ev.data); } catch (e) { return; }
+    const row = body.insertRow(0);
+    row.dataset.id = ev.lastEventId;
+    cell(row, fmt.format(new Date(line.at)));
+    cell(row, line.door);
+    cell(row, line.reader);
+    cell(row, line.person_name || line.credential || "");
+    const ok = line.granted;
+    cell(row, ok ? "Diterima" : (line.event === "tap" ? "Ditolak" : line.event), ok ? "granted" : "refused");
+    cell(row, line.reason);
+    while (body.rows.length > 50) body.deleteRow(-1);
+  };
+  ["tap", "exit_button", "alarm", "alarm_cleared"].forEach((e) => src.addEventListener(e, show));
+  src.addEventListener("ready", () => { if (status) status.textContent = "Tersambung — tap baru muncul di sini."; });
+  src.onerror = () => { if (status) status.textContent = "Terputus; menyambung ulang…"; };
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const table = document.getElementById("live-taps");
+  if (table && window.EventSource) liveTaps(table);
+  document.querySelectorAll("form[data-wait-card]").forEach((form) => {
+    form.addEventListener("submit", () => {
+      const note = form.querySelector(".tap-now");
+      if (note) note.hidden = false;
+      form.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+    });
+  });
+});
