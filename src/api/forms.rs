@@ -32,7 +32,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct OutputQuery {
+pub(crate) struct OutputQuery {
     /// `pdf` (default), `csv`, `html` or `json`.
     #[param(inline)]
     format: Option<Format>,
@@ -46,7 +46,7 @@ struct OutputQuery {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     /// Door name; every door when left out.
     door: Option<String>,
     #[param(inline)]
@@ -91,7 +91,7 @@ fn out(q: &OutputQuery) -> (Format, Lang, u8) {
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
         (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
-async fn access_request(
+pub(crate) async fn access_request(
     State(s): State<AppState>,
     Auth(actor, _): Auth<Authenticated>,
     Path(id): Path<i64>,
@@ -108,7 +108,7 @@ async fn access_request(
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
         (status = 400, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
-async fn access_list(
+pub(crate) async fn access_list(
     State(s): State<AppState>,
     _: Auth<ReadAccess>,
     ApiQuery(q): ApiQuery<ListQuery>,
@@ -129,7 +129,7 @@ async fn access_list(
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
         (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
-async fn review(
+pub(crate) async fn review(
     State(s): State<AppState>,
     _: Auth<ReadWorkflow>,
     Path(id): Path<i64>,
@@ -147,7 +147,7 @@ async fn review(
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
         (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
-async fn removal(
+pub(crate) async fn removal(
     State(s): State<AppState>,
     _: Auth<ReadWorkflow>,
     Path(id): Path<i64>,
@@ -174,7 +174,7 @@ fn no_door(q: &PeriodQuery) -> Result<(), ApiError> {
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
         (status = 400, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
-async fn facility_register(
+pub(crate) async fn facility_register(
     State(s): State<AppState>,
     _: Auth<ReadVisits>,
     ApiQuery(q): ApiQuery<PeriodQuery>,
@@ -198,7 +198,7 @@ async fn facility_register(
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
         (status = 400, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
-async fn remote_access(
+pub(crate) async fn remote_access(
     State(s): State<AppState>,
     _: Auth<ReadWorkflow>,
     ApiQuery(q): ApiQuery<PeriodQuery>,

@@ -106,7 +106,7 @@ impl PeriodQuery {
         content((AccessReport = "application/json"), (String = "text/csv"), (String = "text/html"), (Vec<u8> = "application/pdf"))),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
-async fn access_report(
+pub(crate) async fn access_report(
     State(s): State<AppState>,
     _: Auth<ReadReports>,
     ApiQuery(q): ApiQuery<PeriodQuery>,

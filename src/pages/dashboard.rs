@@ -16,11 +16,11 @@ use crate::store::register::{self, RegisterEntry, RegisterFilter};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(dashboard))
+        .route("/", get(|| async { axum::response::Redirect::to("/ui/") }))
         .route("/events", get(events))
 }
 
-async fn dashboard(
+pub(super) async fn dashboard(
     State(s): State<AppState>,
     staff: Staff<Authenticated>,
 ) -> Result<Markup, PageError> {

@@ -12,6 +12,7 @@ mod error;
 mod form;
 mod inbox;
 mod layout;
+mod reports;
 mod requests;
 mod session;
 
@@ -33,11 +34,14 @@ pub fn router() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(inbox::routes())
         .merge(requests::routes())
-        .fallback(|| async { PageError::NotFound("halaman".into()) })
-        .layer(axum::middleware::map_response(harden));
+        .merge(reports::routes())
+        .fallback(|| async { PageError::NotFound("halaman".into()) });
     Router::new()
         .route("/", get(|| async { Redirect::to("/ui/") }))
+        // A nested "/" answers "/ui" only; the dashboard's address is "/ui/".
+        .route("/ui/", get(dashboard::dashboard))
         .nest(ROOT, pages)
+        .layer(axum::middleware::map_response(harden))
 }
 
 /// Headers every page carries: nothing from elsewhere runs or loads, nothing frames it, no
