@@ -300,7 +300,9 @@ fn browser_harness_drives_headless_chromium() {
         !chromium_pids(&profile).is_empty(),
         "pgrep finds the browser"
     );
+    let t = Instant::now();
     let killed = browser.quit();
+    println!("browser: quit {:?}", t.elapsed());
     assert!(
         killed.is_empty(),
         "Chromium outlived its session: {killed:?}"
