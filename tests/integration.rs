@@ -5,6 +5,7 @@ mod common;
 mod api;
 mod audit;
 mod backup;
+mod browser;
 mod cli;
 mod crash;
 mod enrollment;
