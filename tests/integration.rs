@@ -14,6 +14,7 @@ mod load;
 mod notify;
 mod observability;
 mod osdp;
+mod pages;
 mod pcsc;
 mod pin;
 mod reload;

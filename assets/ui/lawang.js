@@ -12,17 +12,23 @@ function liveTaps(table) {
   const body = table.tBodies[0];
   const status = document.getElementById("live-status");
   const tz = table.dataset.tz || "Asia/Jakarta";
-  const fmt = new Intl.DateTimeFormat("id-ID", {
+  const zone = table.dataset.zone || "";
+  const parts = new Intl.DateTimeFormat("en-GB", {
     timeZone: tz, day: "2-digit", month: "2-digit", year: "numeric",
-    hour: "2-digit", minute: "2-digit", second: "2-digit",
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23",
   });
+  // As the server writes times: 24-11-2026 09:15 WIB.
+  const when = (d) => {
+    const p = Object.fromEntries(parts.formatToParts(d).map((x) => [x.type, x.value]));
+    return `${p.day}-${p.month}-${p.year} ${p.hour}:${p.minute} ${zone}`.trim();
+  };
   const src = new EventSource("/ui/events");
   const show = (ev) => {
     let line;
     try { line = JSON.parse(ev.data); } catch (e) { return; }
     const row = body.insertRow(0);
     row.dataset.id = ev.lastEventId;
-    cell(row, fmt.format(new Date(line.at)));
+    cell(row, when(new Date(line.at)));
     cell(row, line.door);
     cell(row, line.reader);
     cell(row, line.person_name || line.credential || "");

@@ -116,7 +116,8 @@ pub(super) async fn dashboard(
 
 fn tap_table(taps: &[RegisterEntry], tz: chrono_tz::Tz) -> Markup {
     html! {
-        div.table-wrap { table #live-taps data-tz=(tz.name()) {
+        div.table-wrap { table #live-taps data-tz=(tz.name())
+            data-zone=(chrono::Utc::now().with_timezone(&tz).format("%Z").to_string()) {
             thead { tr { th { "Waktu" } th { "Pintu" } th { "Pembaca" } th { "Nama / kartu" } th { "Hasil" } th { "Alasan" } } }
             tbody { @for t in taps { tr data-id=(t.id) {
                 td { (when(t.at, tz)) }

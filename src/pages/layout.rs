@@ -10,9 +10,7 @@ use chrono_tz::Tz;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::api::AppState;
-use crate::api::auth::{
-    CheckInVisitors, Permission, ReadReports, ReadVisits, ReadWorkflow, SubmitRequest,
-};
+use crate::api::auth::{CheckInVisitors, Permission, ReadReports, ReadVisits, ReadWorkflow};
 use crate::model::Role;
 use crate::store::sessions::Session;
 
@@ -63,6 +61,21 @@ pub fn role_label(role: Role) -> &'static str {
     }
 }
 
+/// What happened at a step of a case, in the SOP's words.
+pub fn outcome_label(outcome: &str) -> &str {
+    match outcome {
+        "submitted" | "filed" => "diajukan",
+        "approved" => "disetujui",
+        "rejected" => "ditolak",
+        "issued" => "kartu diterbitkan",
+        "granted" => "akun dibuat",
+        "deactivated" => "hak dinonaktifkan",
+        "informed" => "pemohon diberi tahu",
+        "withdrawn" => "dibatalkan",
+        other => other,
+    }
+}
+
 /// A time as office staff read it: in the configured zone, with the zone's name (WIB).
 pub fn when(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%d-%m-%Y %H:%M %Z").to_string()
@@ -70,7 +83,6 @@ pub fn when(t: DateTime<Utc>, tz: Tz) -> String {
 
 fn head(title: &str) -> Markup {
     html! {
-        (DOCTYPE)
         meta charset="utf-8";
         meta name="viewport" content="width=device-width, initial-scale=1";
         title { (title) " · Lawang" }
@@ -82,6 +94,7 @@ fn head(title: &str) -> Markup {
 /// A page with no menu: login and errors.
 pub fn bare(title: &str, body: Markup) -> Markup {
     html! {
+        (DOCTYPE)
         html lang="id" {
             head { (head(title)) }
             body {
@@ -98,8 +111,9 @@ pub fn page(title: &str, session: &Session, body: Markup) -> Markup {
     let menu: Vec<(&str, &str)> = [
         (true, "/ui/", "Dasbor"),
         (true, "/ui/inbox", "Kotak masuk"),
+        // Applicants, superiors and penanggung jawab see the requests naming them.
         (
-            may::<SubmitRequest>(role) || may::<ReadWorkflow>(role),
+            !matches!(role, Role::Helpdesk | Role::Monitor),
             "/ui/requests",
             "Permintaan akses",
         ),
@@ -120,6 +134,7 @@ pub fn page(title: &str, session: &Session, body: Markup) -> Markup {
     .map(|(_, href, label)| (href, label))
     .collect();
     html! {
+        (DOCTYPE)
         html lang="id" {
             head { (head(title)) }
             body {

@@ -45,7 +45,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Headers every page carries: nothing from elsewhere runs or loads, nothing frames it, no
-/// address leaks to another site.
+/// address leaks to another site. (`same-origin`, not `no-referrer`: with the latter a
+/// browser sends `Origin: null` on our own forms, and the origin check refuses them.)
 async fn harden(mut response: axum::response::Response) -> axum::response::Response {
     let h = response.headers_mut();
     h.insert(
@@ -58,7 +59,7 @@ async fn harden(mut response: axum::response::Response) -> axum::response::Respo
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

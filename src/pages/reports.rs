@@ -14,9 +14,7 @@ use maud::{Markup, html};
 use super::PageError;
 use super::layout::{self, may};
 use super::session::Staff;
-use crate::api::auth::{
-    Auth, Authenticated, ReadAccess, ReadReports, ReadVisits, ReadWorkflow,
-};
+use crate::api::auth::{Auth, Authenticated, ReadAccess, ReadReports, ReadVisits, ReadWorkflow};
 use crate::api::forms::{self, ListQuery, OutputQuery};
 use crate::api::reports::{PeriodQuery, access_report};
 use crate::api::{ApiError, ApiQuery, AppState};

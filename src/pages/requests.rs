@@ -11,13 +11,13 @@ use serde::Deserialize;
 
 use super::PageError;
 use super::form::{Check, Fields, csrf, input, start_of};
-use super::layout::{self, may, role_label, when};
+use super::layout::{self, may, outcome_label, role_label, when};
 use super::session::{Posted, Staff};
 use crate::api::auth::{ActOnStep, Authenticated, ReadDevices, SubmitRequest};
 use crate::api::workflow::{in_workflow, involving, issue_card, visible_request};
 use crate::api::{ApiError, AppState};
 use crate::model::{Actor, Role, Technology};
-use crate::store::requests::{self, Filter, IssueCard, NewRequest};
+use crate::store::requests::{self, Filter, IssueCard, NewRequest, RequestView};
 use crate::store::{Changed, accounts, waiting};
 use crate::workflow::{CaseStatus, Kind, StepKind};
 
@@ -358,9 +358,12 @@ async fn show(
         h2 { "Riwayat" }
         div.table-wrap { table #history {
             thead { tr { th { "Waktu" } th { "Langkah" } th { "Hasil" } th { "Oleh" } th { "Catatan" } } }
-            tbody { @for h in &r.history { tr {
-                td { (when(h.at, tz)) } td { (h.step) } td { (h.outcome) }
-                td { (h.actor) " (" (h.role) ")" } td { (h.note.as_deref().unwrap_or("")) }
+            tbody { @for h in &r.history { tr data-outcome=(h.outcome) {
+                td { (when(h.at, tz)) }
+                td { (step_label(&r, &h.step)) }
+                td { (outcome_label(&h.outcome)) }
+                td { (h.actor) " (" (h.role.parse::<Role>().map(role_label).unwrap_or("?")) ")" }
+                td { (h.note.as_deref().unwrap_or("")) }
             } } }
         } }
         p { a href={"/ui/reports/forms/access-request/" (r.id)} { "Unduh formulir permintaan (PDF)" } }
@@ -370,6 +373,18 @@ async fn show(
         &staff.session,
         body,
     ))
+}
+
+/// The SOP's words for a step of this request's chain ("submit" is the form itself).
+fn step_label<'a>(r: &'a RequestView, step: &'a str) -> &'a str {
+    match step {
+        "submit" => "Pengajuan formulir",
+        _ => r
+            .steps
+            .iter()
+            .find(|s| s.name == step)
+            .map_or(step, |s| s.label.as_str()),
+    }
 }
 
 async fn decide(

@@ -73,8 +73,15 @@ impl<P: Permission> FromRequestParts<AppState> for Staff<P> {
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, PageError> {
         let Some(session) = current(s, &parts.headers).await? else {
+            // Inside the nested pages router the URI lost its `/ui`; the original has it.
+            let uri = parts
+                .extensions
+                .get::<axum::extract::OriginalUri>()
+                .map_or(&parts.uri, |o| &o.0);
             let next = match parts.method {
-                axum::http::Method::GET => parts.uri.path().to_owned(),
+                axum::http::Method::GET => uri
+                    .path_and_query()
+                    .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned()),
                 _ => format!("{ROOT}/"),
             };
             return Err(PageError::LoginNeeded { next });

@@ -190,7 +190,10 @@ pub fn end(conn: &Connection, session: &Session, now: DateTime<Utc>) -> Result<(
     )
 }
 
-/// The token id of a presented API token, for a token login.
+/// The token id of a presented API token, for a token login. A monitoring token reads the
+/// metrics and nothing else: it opens no session.
 pub fn token_id(conn: &Connection, token: &str) -> Result<Option<i64>> {
-    Ok(super::tokens::authenticate(conn, token)?.and_then(|a| a.token_id))
+    Ok(super::tokens::authenticate(conn, token)?
+        .filter(|a| a.role != crate::model::Role::Monitor)
+        .and_then(|a| a.token_id))
 }
