@@ -395,3 +395,50 @@ fn wrong_passwords_are_throttled_and_a_monitoring_token_opens_no_session() {
     assert_eq!(login("operator", &password("operator"), "").status(), 429);
     assert!(d.log().contains("failed login to the pages"));
 }
+
+#[test]
+fn the_command_line_sets_a_password_from_stdin_and_a_short_one_is_refused() {
+    use std::io::Write;
+    let d = TestDaemon::start();
+    crate::workflow::account(&d, "siti", "operator");
+    let run = |input: &str| {
+        let mut child = std::process::Command::new(crate::common::daemon::BIN)
+            .arg("--config")
+            .arg(d.config_path())
+            .args(["account", "password", "siti"])
+            .env_remove("LAWANG_TOKEN")
+            .env_remove("LAWANG_URL")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let short = run("pendek\n");
+    assert!(!short.status.success());
+    assert!(
+        String::from_utf8_lossy(&short.stderr).contains("10 to 128"),
+        "{short:?}"
+    );
+    d.remember_secret("siti-punya-kata-sandi");
+    let out = run("siti-punya-kata-sandi\n");
+    assert!(out.status.success(), "{out:?}");
+    let agent = plain();
+    let r = agent
+        .post(format!("{}/ui/login", d.base))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send("username=siti&password=siti-punya-kata-sandi")
+        .unwrap();
+    assert_eq!(r.status(), 303, "the password from stdin logs in");
+    // The audit log says the password changed, never what to.
+    let audit = d.get("/api/v1/audit").body.to_string();
+    assert!(audit.contains("account.password"), "{audit}");
+    assert!(!audit.contains("siti-punya-kata-sandi"));
+}

@@ -197,3 +197,76 @@ pub fn token_id(conn: &Connection, token: &str) -> Result<Option<i64>> {
         .filter(|a| a.role != crate::model::Role::Monitor)
         .and_then(|a| a.token_id))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Role;
+    use crate::store::Changed;
+    use crate::store::accounts::NewAccount;
+    use crate::store::tests::fixture;
+
+    fn write<R>(
+        f: &crate::store::tests::Fixture,
+        op: impl FnOnce(&rusqlite::Transaction) -> Result<R>,
+    ) -> Result<R> {
+        f.db.write_blocking(|tx| Ok((op(tx)?, Changed::none())))
+    }
+
+    #[test]
+    fn a_session_lives_until_it_ends_expires_or_its_account_goes() {
+        let f = fixture();
+        let now = Utc::now();
+        let new = NewAccount {
+            username: "siti".into(),
+            name: "Siti".into(),
+            role: Role::Operator,
+            email: None,
+            nip: None,
+            jabatan: None,
+            unit: None,
+        };
+        let account = write(&f, |tx| accounts::create(tx, &new, &f.actor, now)).unwrap();
+        assert!(!account.password_set);
+        write(&f, |tx| {
+            set_password(tx, account.id, "$argon2id$x", &f.actor, now)
+        })
+        .unwrap();
+        let found = f.db.read_blocking(|c| password_of(c, "siti")).unwrap();
+        assert_eq!(found, Some((account.id, "$argon2id$x".to_owned())));
+
+        let open_one = || {
+            write(&f, |tx| open(tx, Principal::Account(account.id), now))
+                .unwrap()
+                .0
+        };
+        let check = |cookie: &str, at| f.db.read_blocking(|c| authenticate(c, cookie, at)).unwrap();
+        let cookie = open_one();
+        let s = check(&cookie, now).expect("a live session");
+        assert_eq!(s.actor.role, Role::Operator);
+        assert_eq!(s.actor.account_id, Some(account.id));
+        assert_eq!(s.csrf.len(), 64);
+        assert!(check(&cookie, now + LIFETIME).is_none(), "expired");
+        assert!(check("0".repeat(64).as_str(), now).is_none(), "unknown");
+        assert!(check("not hex", now).is_none());
+
+        write(&f, |tx| end(tx, &s, now)).unwrap();
+        assert!(check(&cookie, now).is_none(), "logged out");
+
+        // A new password ends the sessions of whoever knew the old one.
+        let cookie = open_one();
+        write(&f, |tx| {
+            set_password(tx, account.id, "$argon2id$y", &f.actor, now)
+        })
+        .unwrap();
+        assert!(check(&cookie, now).is_none(), "password changed");
+
+        let cookie = open_one();
+        write(&f, |tx| accounts::deactivate(tx, account.id, &f.actor, now)).unwrap();
+        assert!(check(&cookie, now).is_none(), "account deactivated");
+        assert_eq!(
+            f.db.read_blocking(|c| password_of(c, "siti")).unwrap(),
+            None
+        );
+    }
+}
