@@ -215,6 +215,8 @@ fn a_request_walks_the_chain_in_the_browser_and_its_card_opens_the_door() {
     assert_eq!(r.body["granted"], true, "{}", r.body);
     b.wait_for_text("#live-taps tbody", "Siti Rahayu");
     b.wait_for_text("#live-taps tbody", "Diterima");
+    // Who is inside follows without reloading the page.
+    b.wait_for_text("#state", "Siti Rahayu");
     b.screenshot("pages-dashboard");
     b.set_window_size(390, 844);
     b.screenshot("pages-dashboard-phone");

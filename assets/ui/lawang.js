@@ -8,6 +8,20 @@ function cell(row, text, cls) {
   if (cls) td.className = cls;
 }
 
+// The doors and who is inside, as the server renders them (escaped there; same origin).
+let refreshing = null;
+function refreshState(delay) {
+  const state = document.getElementById("state");
+  if (!state || refreshing) return;
+  refreshing = setTimeout(() => {
+    refreshing = null;
+    fetch("/ui/dashboard/state", { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.text() : Promise.reject(r.status)))
+      .then((html) => { state.innerHTML = html; })
+      .catch(() => {});
+  }, delay);
+}
+
 function liveTaps(table) {
   const body = table.tBodies[0];
   const status = document.getElementById("live-status");
@@ -36,6 +50,8 @@ function liveTaps(table) {
     cell(row, ok ? "Diterima" : (line.event === "tap" ? "Ditolak" : line.event), ok ? "granted" : "refused");
     cell(row, line.reason);
     while (body.rows.length > 50) body.deleteRow(-1);
+    // The strike and who is inside change right after a line; look again shortly.
+    refreshState(800);
   };
   ["tap", "exit_button", "alarm", "alarm_cleared"].forEach((e) => src.addEventListener(e, show));
   src.addEventListener("ready", () => { if (status) status.textContent = "Tersambung — tap baru muncul di sini."; });
@@ -45,6 +61,7 @@ function liveTaps(table) {
 document.addEventListener("DOMContentLoaded", () => {
   const table = document.getElementById("live-taps");
   if (table && window.EventSource) liveTaps(table);
+  if (document.getElementById("state")) setInterval(() => refreshState(0), 5000);
   document.querySelectorAll("form[data-wait-card]").forEach((form) => {
     form.addEventListener("submit", () => {
       const note = form.querySelector(".tap-now");

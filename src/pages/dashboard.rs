@@ -18,6 +18,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { axum::response::Redirect::to("/ui/") }))
         .route("/events", get(events))
+        .route("/dashboard/state", get(state_fragment))
 }
 
 pub(super) async fn dashboard(
@@ -26,11 +27,7 @@ pub(super) async fn dashboard(
 ) -> Result<Markup, PageError> {
     let role = staff.session.actor.role;
     let tz = s.timezone;
-    let doors = may::<ReadDevices>(role).then(|| crate::api::devices::doors(&s));
-    let inside = match may::<ReadVisits>(role) {
-        true => Some(crate::api::inside::everyone_inside(&s).await?),
-        false => None,
-    };
+    let state = state(&s, role).await?;
     let taps = match may::<ReadRegister>(role) {
         true => Some(
             s.db.read(|c| {
@@ -47,6 +44,35 @@ pub(super) async fn dashboard(
         false => None,
     };
     let body = html! {
+        div #state { (state) }
+        @if let Some(taps) = &taps {
+            section aria-labelledby="taps-h" {
+                h2 #taps-h { "Tap terbaru" }
+                p #live-status.muted aria-live="polite" { "Memuat tap langsung…" }
+                (tap_table(taps, tz))
+            }
+        }
+    };
+    Ok(layout::page("Dasbor", &staff.session, body))
+}
+
+/// The doors and who is inside, re-fetched by the page's script after each event and every
+/// few seconds (a door's strike and contact move without a register line).
+async fn state_fragment(
+    State(s): State<AppState>,
+    staff: Staff<Authenticated>,
+) -> Result<Markup, PageError> {
+    state(&s, staff.session.actor.role).await
+}
+
+async fn state(s: &AppState, role: crate::model::Role) -> Result<Markup, PageError> {
+    let tz = s.timezone;
+    let doors = may::<ReadDevices>(role).then(|| crate::api::devices::doors(s));
+    let inside = match may::<ReadVisits>(role) {
+        true => Some(crate::api::inside::everyone_inside(s).await?),
+        false => None,
+    };
+    Ok(html! {
         @if let Some(doors) = &doors {
             section aria-labelledby="doors-h" {
                 h2 #doors-h { "Pintu" }
@@ -103,15 +129,7 @@ pub(super) async fn dashboard(
                 }
             }
         }
-        @if let Some(taps) = &taps {
-            section aria-labelledby="taps-h" {
-                h2 #taps-h { "Tap terbaru" }
-                p #live-status.muted aria-live="polite" { "Memuat tap langsung…" }
-                (tap_table(taps, tz))
-            }
-        }
-    };
-    Ok(layout::page("Dasbor", &staff.session, body))
+    })
 }
 
 fn tap_table(taps: &[RegisterEntry], tz: chrono_tz::Tz) -> Markup {
