@@ -1,8 +1,14 @@
 //! `lawang readers list`: what is plugged in (PC/SC readers, serial ports) next to what is
-//! configured, so commissioning a reader needs no other tool.
+//! configured, so commissioning a reader needs no other tool; `lawang osdp`: maintaining an
+//! OSDP reader through the running daemon.
 
-use serde_json::Value;
+use std::path::PathBuf;
 
+use anyhow::Context;
+use clap::Subcommand;
+use serde_json::{Value, json};
+
+use super::ApiArgs;
 use super::client::Client;
 use crate::config::{Config, ReaderKind};
 
@@ -106,4 +112,111 @@ fn pcsc_readers() -> Result<Vec<String>, pcsc::Error> {
         .into_iter()
         .map(|n| n.to_string_lossy().into_owned())
         .collect())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OsdpCmd {
+    /// Install a new secure channel key on the PD (osdp_KEYSET over the established secure
+    /// channel). On success point the reader's `scbk_file` at the new key and reload.
+    Keyset {
+        #[arg(long)]
+        reader: String,
+        /// File holding the new key as 32 hex digits (the key itself is never an argument:
+        /// arguments are visible to other users).
+        #[arg(long)]
+        key_file: PathBuf,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Switch one of the PD's outputs on or off (osdp_OUT), permanently or for `--seconds`.
+    Output {
+        #[arg(long)]
+        reader: String,
+        /// The PD's output number, from 0.
+        #[arg(long)]
+        output: u8,
+        #[arg(long, conflicts_with = "off", required_unless_present = "off")]
+        on: bool,
+        #[arg(long)]
+        off: bool,
+        /// Only for this many seconds, then back to the permanent state.
+        #[arg(long)]
+        seconds: Option<u16>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Move the PD to a new address and speed (osdp_COMSET). The reader is then offline
+    /// until its `address` and `baud` are changed to match and lawang is reloaded.
+    Comset {
+        #[arg(long)]
+        reader: String,
+        #[arg(long)]
+        address: u8,
+        #[arg(long)]
+        baud: u32,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+pub fn osdp(cmd: OsdpCmd, client: impl Fn(ApiArgs) -> Client) -> anyhow::Result<()> {
+    match cmd {
+        OsdpCmd::Keyset {
+            reader,
+            key_file,
+            api,
+        } => {
+            let text = std::fs::read_to_string(&key_file)
+                .with_context(|| format!("cannot read {}", key_file.display()))?;
+            // Checked here so a malformed file is reported by name, without its content.
+            crate::reader::osdp::secure::Scbk::parse(&text)
+                .with_context(|| format!("{}", key_file.display()))?;
+            client(api).post(
+                &format!("/api/v1/readers/{reader}/osdp/keyset"),
+                &json!({ "key": text.trim() }),
+            )?;
+            println!(
+                "the PD acknowledged the new key: set scbk_file = {:?} for reader {reader:?} and reload lawang (systemctl reload lawang)",
+                key_file.display().to_string()
+            );
+            Ok(())
+        }
+        OsdpCmd::Output {
+            reader,
+            output,
+            on,
+            off: _,
+            seconds,
+            api,
+        } => {
+            client(api).post(
+                &format!("/api/v1/readers/{reader}/osdp/output"),
+                &json!({ "output": output, "on": on, "seconds": seconds }),
+            )?;
+            let state = if on { "on" } else { "off" };
+            match seconds {
+                Some(s) => println!("the PD acknowledged: output {output} {state} for {s} s"),
+                None => println!("the PD acknowledged: output {output} {state}"),
+            }
+            Ok(())
+        }
+        OsdpCmd::Comset {
+            reader,
+            address,
+            baud,
+            api,
+        } => {
+            let answer = client(api).post(
+                &format!("/api/v1/readers/{reader}/osdp/comset"),
+                &json!({ "address": address, "baud": baud }),
+            )?;
+            println!(
+                "{}",
+                answer["message"]
+                    .as_str()
+                    .unwrap_or("the PD answered COMSET; change the reader's configuration to match and reload lawang (systemctl reload lawang)")
+            );
+            Ok(())
+        }
+    }
 }
