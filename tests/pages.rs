@@ -239,6 +239,77 @@ fn a_request_walks_the_chain_in_the_browser_and_its_card_opens_the_door() {
 }
 
 #[test]
+fn a_rejection_needs_a_reason_and_a_waiting_request_can_be_withdrawn() {
+    let d = TestDaemon::start_with(ONE_DOOR);
+    let _tokens = staff(&d);
+    set_passwords(&d);
+    let b = Browser::start();
+    login(&b, &d, "operator");
+    let mut ids = vec![];
+    for _ in 0..2 {
+        b.goto(&format!("{}/ui/requests/new", d.base));
+        fill_request(&b);
+        b.click("form.card button[type=submit]");
+        b.wait_for_text(".alert.ok", "Permintaan tersimpan");
+        let url = b.current_url();
+        let id: i64 = url
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        ids.push(id);
+    }
+    // The operator withdraws the second one; a reason is required.
+    b.click("details.card summary");
+    b.click("form[action$='/withdraw'] button");
+    // The browser itself refuses an empty required field; the server says so too.
+    b.execute(
+        "document.getElementById('reason').removeAttribute('required')",
+        &[],
+    );
+    b.click("form[action$='/withdraw'] button");
+    b.wait_for_text(".field-error", "Alasan pembatalan wajib diisi.");
+    assert_eq!(request_status(&d, ids[1])["status"], "open");
+    b.fill("#reason", "diajukan dua kali");
+    b.click("form[action$='/withdraw'] button");
+    b.wait_for_text(".alert.ok", "Permintaan dibatalkan");
+    assert_eq!(request_status(&d, ids[1])["status"], "withdrawn");
+    logout(&b);
+
+    // The superior rejects the first: not without a reason, which the page asks for next
+    // to the form, keeping the request as it was.
+    login(&b, &d, "pak.atasan");
+    b.goto(&format!("{}/ui/requests/{}", d.base, ids[0]));
+    b.click("button[value=reject]");
+    b.wait_for_text("#step-error", "Alasan penolakan wajib diisi.");
+    assert_eq!(request_status(&d, ids[0])["status"], "open");
+    b.screenshot("pages-reject-without-reason");
+    b.fill("#note", "tidak ada surat tugas");
+    b.click("button[value=reject]");
+    b.wait_for_text(".alert.ok", "Ditolak");
+    let r = request_status(&d, ids[0]);
+    assert_eq!(r["status"], "rejected", "{r}");
+    b.wait_for_text("#history", "tidak ada surat tugas");
+    // A second click on a stale page is told it changed, not shown a server error.
+    let csrf = b
+        .attribute("form.logout input[name=csrf]", "value")
+        .unwrap();
+    let stale = format!("csrf={csrf}&step=approve&decision=approve");
+    let path = format!("/ui/requests/{}/decide", ids[0]);
+    let status = b.fetch_status(
+        "POST",
+        &path,
+        Some(&stale),
+        Some("application/x-www-form-urlencoded"),
+    );
+    assert_eq!(status, 409);
+}
+
+#[test]
 fn an_api_token_logs_in_and_a_revoked_token_ends_the_session() {
     let d = TestDaemon::start();
     let b = Browser::start();

@@ -69,8 +69,10 @@ async fn inbox(
                                 input type="hidden" name="step" value=(w.step);
                                 label for={"note-" (w.id)} { "Catatan (wajib bila menolak)" }
                                 input id={"note-" (w.id)} name="note";
-                                button name="decision" value="approve" { "Setujui" }
-                                button.reject name="decision" value="reject" { "Tolak" }
+                                div.actions {
+                                    button name="decision" value="approve" { "Setujui" }
+                                    button.reject name="decision" value="reject" { "Tolak" }
+                                }
                             }
                         }
                         @if let Some(href) = link(w) { a href=(href) { "Buka" } }

@@ -164,6 +164,7 @@ pub fn done(code: Option<&str>) -> Markup {
         Some("rejected") => "Ditolak; pemohon diberi tahu.",
         Some("issued") => "Kartu diterbitkan; pintu menerimanya sekarang.",
         Some("informed") => "Pemohon telah diberi tahu; permintaan selesai.",
+        Some("withdrawn") => "Permintaan dibatalkan.",
         Some("checked_in") => "Tamu tercatat; kepala fasilitas diberi tahu.",
         Some("visit_granted") => "Kunjungan disetujui.",
         Some("visit_denied") => "Kunjungan ditolak.",
