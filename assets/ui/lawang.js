@@ -47,15 +47,16 @@ function liveTaps(table) {
     cell(row, line.reader);
     cell(row, line.person_name || line.credential || "");
     const ok = line.granted;
-    cell(row, ok ? "Diterima" : (line.event === "tap" ? "Ditolak" : line.event), ok ? "granted" : "refused");
+    const said = ok ? table.dataset.granted : (line.event === "tap" ? table.dataset.refused : line.event);
+    cell(row, said, ok ? "granted" : "refused");
     cell(row, line.reason);
     while (body.rows.length > 50) body.deleteRow(-1);
     // The strike and who is inside change right after a line; look again shortly.
     refreshState(800);
   };
   ["tap", "exit_button", "alarm", "alarm_cleared"].forEach((e) => src.addEventListener(e, show));
-  src.addEventListener("ready", () => { if (status) status.textContent = "Tersambung — tap baru muncul di sini."; });
-  src.onerror = () => { if (status) status.textContent = "Terputus; menyambung ulang…"; };
+  src.addEventListener("ready", () => { if (status) status.textContent = table.dataset.connected; });
+  src.onerror = () => { if (status) status.textContent = table.dataset.reconnecting; };
 }
 
 document.addEventListener("DOMContentLoaded", () => {

@@ -93,6 +93,7 @@ impl IntoResponse for PageError {
         }
         let body = layout::bare(
             "Tidak dapat diproses",
+            layout::Tr::default(),
             html! {
                 div.alert.error role="alert" {
                     p { strong { (self.explain()) } }

@@ -65,13 +65,21 @@ impl FromRequest<AppState> for Fields {
     }
 }
 
-/// Messages per field, collected while reading a form.
+/// Messages per field, collected while reading a form, in the page's language.
 #[derive(Debug, Default)]
 pub struct Check {
     errors: Vec<(&'static str, String)>,
+    t: super::layout::Tr,
 }
 
 impl Check {
+    pub fn new(t: super::layout::Tr) -> Check {
+        Check {
+            errors: Vec::new(),
+            t,
+        }
+    }
+
     pub fn fail(&mut self, field: &'static str, message: impl Into<String>) {
         self.errors.push((field, message.into()));
     }
@@ -89,21 +97,30 @@ impl Check {
 
     pub fn required(&mut self, f: &Fields, field: &'static str, label: &str) -> String {
         f.opt(field).unwrap_or_else(|| {
-            self.fail(field, format!("{label} wajib diisi."));
+            let message = match self.t.0 {
+                crate::report::Lang::Id => format!("{label} wajib diisi."),
+                crate::report::Lang::En => format!("{label} is required."),
+            };
+            self.fail(field, message);
             String::new()
         })
     }
 
     /// A calendar date (`YYYY-MM-DD`, as a date input sends it).
     pub fn date(&mut self, f: &Fields, field: &'static str, label: &str) -> Option<NaiveDate> {
-        let Some(v) = f.opt(field) else {
-            self.fail(field, format!("{label} wajib diisi."));
+        if f.opt(field).is_none() {
+            self.required(f, field, label);
             return None;
-        };
-        match NaiveDate::parse_from_str(&v, "%Y-%m-%d") {
+        }
+        let v = f.get(field).trim();
+        match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
             Ok(d) => Some(d),
             Err(_) => {
-                self.fail(field, format!("{label} bukan tanggal (TTTT-BB-HH)."));
+                let message = match self.t.0 {
+                    crate::report::Lang::Id => format!("{label} bukan tanggal (TTTT-BB-HH)."),
+                    crate::report::Lang::En => format!("{label} is not a date (YYYY-MM-DD)."),
+                };
+                self.fail(field, message);
                 None
             }
         }
@@ -121,14 +138,16 @@ impl Check {
         match v.parse::<i64>() {
             Ok(n) if range.contains(&n) => Some(n),
             _ => {
-                self.fail(
-                    field,
-                    format!(
-                        "{label} harus bilangan bulat {} sampai {}.",
-                        range.start(),
-                        range.end()
-                    ),
-                );
+                let (a, b) = (range.start(), range.end());
+                let message = match self.t.0 {
+                    crate::report::Lang::Id => {
+                        format!("{label} harus bilangan bulat {a} sampai {b}.")
+                    }
+                    crate::report::Lang::En => {
+                        format!("{label} must be a whole number from {a} to {b}.")
+                    }
+                };
+                self.fail(field, message);
                 None
             }
         }
@@ -193,6 +212,16 @@ mod tests {
         assert!(c.error("d").unwrap().contains("bukan tanggal"));
         assert!(c.error("n").unwrap().contains("1 sampai 120"));
         assert_eq!(c.error("ok"), None);
+    }
+
+    #[test]
+    fn messages_follow_the_page_language() {
+        let f = fields(&[("d", "kemarin")]);
+        let mut c = Check::new(super::super::layout::Tr(crate::report::Lang::En));
+        c.required(&f, "a", "Name");
+        c.date(&f, "d", "Start");
+        assert_eq!(c.error("a"), Some("Name is required."));
+        assert_eq!(c.error("d"), Some("Start is not a date (YYYY-MM-DD)."));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use maud::{Markup, html};
 
 use super::PageError;
 use super::form::csrf;
-use super::layout::{self, when};
+use super::layout::{self, Tr, when};
 use super::session::Staff;
 use crate::api::AppState;
 use crate::api::auth::Authenticated;
@@ -30,14 +30,14 @@ fn link(w: &WaitingItem) -> Option<String> {
     }
 }
 
-fn case_label(case: &str) -> &'static str {
+fn case_label(case: &str, t: Tr) -> &'static str {
     match case {
-        "request" => "Permintaan akses",
-        "removal" => "Penghapusan hak akses",
-        "review_item" => "Reviu hak akses",
-        "logical_right" => "Akun sistem lain",
-        "visit" => "Kunjungan tamu",
-        _ => "Lainnya",
+        "request" => t.s("Permintaan akses", "Access request"),
+        "removal" => t.s("Penghapusan hak akses", "Removal of access"),
+        "review_item" => t.s("Reviu hak akses", "Access review"),
+        "logical_right" => t.s("Akun sistem lain", "Account in another system"),
+        "visit" => t.s("Kunjungan tamu", "Visit"),
+        _ => t.s("Lainnya", "Other"),
     }
 }
 
@@ -53,34 +53,39 @@ async fn inbox(
             .filter(|w| w.is_for(&actor))
             .collect();
     let tz = s.timezone;
+    let t = Tr::of(&staff.session);
     let body = html! {
-        @if items.is_empty() { p.muted #inbox-empty { "Tidak ada yang menunggu Anda." } }
+        @if items.is_empty() { p.muted #inbox-empty { (t.s("Tidak ada yang menunggu Anda.", "Nothing waits for you.")) } }
         @else {
             div.table-wrap { table #inbox {
-                thead { tr { th { "Perihal" } th { "Langkah" } th { "Batas waktu" } th { "Tindakan" } } }
+                thead { tr { th { (t.s("Perihal", "Subject")) } th { (t.s("Langkah", "Step")) } th { (t.s("Batas waktu", "Due")) } th { (t.s("Tindakan", "Action")) } } }
                 tbody { @for w in &items { tr data-case=(w.case) data-id=(w.id) {
-                    td { (case_label(w.case)) " no. " (w.id) br; span.muted { (w.title) } }
+                    td { (case_label(w.case, t)) " no. " (w.id) br; span.muted { (w.title) } }
                     td { (w.label) }
-                    td { (when(w.due_at, tz)) @if w.overdue { br; span.overdue { "terlambat" } } }
+                    td { (when(w.due_at, tz)) @if w.overdue { br; span.overdue { (t.s("terlambat", "overdue")) } } }
                     td {
                         @if w.case == "request" && w.step_kind == Some(StepKind::Approve) {
                             form.inline method="post" action={"/ui/requests/" (w.id) "/decide"} {
                                 (csrf(&staff.session.csrf))
                                 input type="hidden" name="step" value=(w.step);
-                                label for={"note-" (w.id)} { "Catatan (wajib bila menolak)" }
+                                label for={"note-" (w.id)} { (t.s("Catatan (wajib bila menolak)", "Note (required to reject)")) }
                                 input id={"note-" (w.id)} name="note";
                                 div.actions {
-                                    button name="decision" value="approve" { "Setujui" }
-                                    button.reject name="decision" value="reject" { "Tolak" }
+                                    button name="decision" value="approve" { (t.s("Setujui", "Approve")) }
+                                    button.reject name="decision" value="reject" { (t.s("Tolak", "Reject")) }
                                 }
                             }
                         }
-                        @if let Some(href) = link(w) { a href=(href) { "Buka" } }
-                        @else { span.muted { "lewat API / baris perintah" } }
+                        @if let Some(href) = link(w) { a href=(href) { (t.s("Buka", "Open")) } }
+                        @else { span.muted { (t.s("lewat API / baris perintah", "through the API / command line")) } }
                     }
                 } } }
             } }
         }
     };
-    Ok(layout::page("Kotak masuk", &staff.session, body))
+    Ok(layout::page(
+        t.s("Kotak masuk", "Inbox"),
+        &staff.session,
+        body,
+    ))
 }

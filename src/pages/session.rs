@@ -19,9 +19,11 @@ use maud::html;
 use serde::Deserialize;
 
 use super::form::Fields;
-use super::{PageError, ROOT, layout};
+use super::layout::{self, Tr};
+use super::{PageError, ROOT};
 use crate::api::auth::Permission;
 use crate::api::{ApiError, AppState};
+use crate::report::Lang;
 use crate::store::sessions::{self, Principal, Session};
 
 const COOKIE: &str = "lawang_session";
@@ -30,6 +32,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/login", get(login_page).post(login))
         .route("/logout", axum::routing::post(logout))
+        .route("/lang", axum::routing::post(switch_lang))
 }
 
 /// A logged-in member of staff whose role holds permission `P`.
@@ -146,6 +149,15 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[derive(Deserialize)]
 struct Next {
     next: Option<String>,
+    lang: Option<String>,
+}
+
+fn lang_of(code: Option<&str>) -> Tr {
+    Tr(if code == Some("en") {
+        Lang::En
+    } else {
+        Lang::Id
+    })
 }
 
 /// Only our own pages: a crafted link must not send a fresh login elsewhere.
@@ -164,28 +176,42 @@ async fn login_page(
     if current(&s, &headers).await?.is_some() {
         return Ok(Redirect::to(&safe_next(q.next.as_deref())).into_response());
     }
-    Ok(login_form(q.next.as_deref(), "", None).into_response())
+    let t = lang_of(q.lang.as_deref());
+    Ok(login_form(t, q.next.as_deref(), "", false).into_response())
 }
 
-fn login_form(next: Option<&str>, username: &str, error: Option<&str>) -> maud::Markup {
+fn login_form(t: Tr, next: Option<&str>, username: &str, failed: bool) -> maud::Markup {
+    let other = match t.0 {
+        Lang::Id => ("en", "English"),
+        Lang::En => ("id", "Bahasa Indonesia"),
+    };
+    let next = safe_next(next);
     layout::bare(
-        "Masuk",
+        t.s("Masuk", "Log in"),
+        t,
         html! {
             form.card method="post" action="/ui/login" {
-                h2 { "Masuk ke Lawang" }
-                @if let Some(e) = error { p.alert.error role="alert" id="login-error" { (e) } }
-                input type="hidden" name="next" value=(safe_next(next));
-                label for="username" { "Nama pengguna" }
+                h2 { (t.s("Masuk ke Lawang", "Log in to Lawang")) }
+                @if failed {
+                    p.alert.error role="alert" id="login-error" {
+                        (t.s("Nama pengguna, kata sandi atau token salah.",
+                             "Wrong username, password or token."))
+                    }
+                }
+                input type="hidden" name="next" value=(next);
+                input type="hidden" name="lang" value=(t.s("id", "en"));
+                label for="username" { (t.s("Nama pengguna", "Username")) }
                 input #username name="username" autocomplete="username" value=(username) autofocus;
-                label for="password" { "Kata sandi" }
+                label for="password" { (t.s("Kata sandi", "Password")) }
                 input #password type="password" name="password" autocomplete="current-password";
                 details {
-                    summary { "Masuk dengan token API" }
-                    label for="token" { "Token API" }
+                    summary { (t.s("Masuk dengan token API", "Log in with an API token")) }
+                    label for="token" { (t.s("Token API", "API token")) }
                     input #token type="password" name="token" autocomplete="off";
                 }
-                button type="submit" { "Masuk" }
+                button type="submit" { (t.s("Masuk", "Log in")) }
             }
+            p { a lang=(other.0) href={"/ui/login?lang=" (other.0) "&next=" (super::error::encode(&next))} { (other.1) } }
         },
     )
 }
@@ -199,6 +225,7 @@ struct Login {
     #[serde(default)]
     token: String,
     next: Option<String>,
+    lang: Option<String>,
 }
 
 async fn login(
@@ -246,16 +273,18 @@ async fn login(
         // The address and the username typed; never the password or token.
         tracing::info!(client = %ip, username = %f.username.trim(), "failed login to the pages");
         let page = login_form(
+            lang_of(f.lang.as_deref()),
             f.next.as_deref(),
             f.username.trim(),
-            Some("Nama pengguna, kata sandi atau token salah."),
+            true,
         );
         return Ok((axum::http::StatusCode::UNAUTHORIZED, page).into_response());
     };
+    let lang = lang_of(f.lang.as_deref()).0;
     let (cookie, session) =
         s.db.write(move |tx| {
             Ok((
-                sessions::open(tx, who, Utc::now())?,
+                sessions::open(tx, who, lang, Utc::now())?,
                 crate::store::Changed::none(),
             ))
         })
@@ -285,6 +314,28 @@ async fn logout(
     .await?;
     let clear = format!("{COOKIE}=; Path={ROOT}; Max-Age=0; HttpOnly; SameSite=Strict");
     Ok(([(header::SET_COOKIE, clear)], Redirect::to("/ui/login")).into_response())
+}
+
+/// The header's language switch: the session keeps the choice; back to the same page.
+async fn switch_lang(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    posted: Posted<crate::api::auth::Authenticated>,
+) -> Result<Response, PageError> {
+    let lang = lang_of(Some(posted.fields.get("lang"))).0;
+    let session = posted.staff.session;
+    s.db.write(move |tx| {
+        sessions::set_lang(tx, &session, lang)?;
+        Ok(((), crate::store::Changed::none()))
+    })
+    .await?;
+    // Back where the switch was pressed (our own pages only).
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|rest| rest.find('/').map(|i| &rest[i..]));
+    Ok(Redirect::to(&safe_next(back)).into_response())
 }
 
 #[cfg(test)]

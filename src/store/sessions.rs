@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Result, StoreError, accounts, audit, to_ms};
 use crate::model::Actor;
+use crate::report::Lang;
 
 /// A working day and then some: staff log in again the next morning.
 pub const LIFETIME: Duration = Duration::hours(10);
@@ -30,6 +31,15 @@ pub struct Session {
     pub actor: Actor,
     pub csrf: String,
     pub expires_at: DateTime<Utc>,
+    /// The language its pages are shown in.
+    pub lang: Lang,
+}
+
+fn lang_code(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Id => "id",
+        Lang::En => "en",
+    }
 }
 
 fn hash(cookie: &str) -> Vec<u8> {
@@ -89,7 +99,12 @@ pub fn password_of(conn: &Connection, username: &str) -> Result<Option<(i64, Str
 }
 
 /// Opens a session; returns the cookie value (shown once, to the browser).
-pub fn open(conn: &Connection, who: Principal, now: DateTime<Utc>) -> Result<(String, Session)> {
+pub fn open(
+    conn: &Connection,
+    who: Principal,
+    lang: Lang,
+    now: DateTime<Utc>,
+) -> Result<(String, Session)> {
     let cookie = random_hex();
     let csrf = random_hex();
     let (account_id, token_id) = match who {
@@ -102,13 +117,14 @@ pub fn open(conn: &Connection, who: Principal, now: DateTime<Utc>) -> Result<(St
         [to_ms(now - Duration::days(30))],
     )?;
     conn.execute(
-        "INSERT INTO web_session (hash, account_id, token_id, csrf, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO web_session (hash, account_id, token_id, csrf, lang, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             hash(&cookie),
             account_id,
             token_id,
             csrf,
+            lang_code(lang),
             to_ms(now),
             to_ms(now + LIFETIME)
         ],
@@ -138,7 +154,7 @@ pub fn authenticate(
     let found = conn
         .prepare_cached(
             "SELECT s.id, s.csrf, s.expires_at, s.token_id, COALESCE(s.account_id, t.account_id),
-                    COALESCE(a.name, t.name), COALESCE(a.role, t.role)
+                    COALESCE(a.name, t.name), COALESCE(a.role, t.role), s.lang
              FROM web_session s
              LEFT JOIN api_token t ON t.id = s.token_id
              LEFT JOIN account a ON a.id = COALESCE(s.account_id, t.account_id)
@@ -155,10 +171,11 @@ pub fn authenticate(
                 r.get::<_, Option<i64>>(4)?,
                 r.get::<_, String>(5)?,
                 r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?,
             ))
         })
         .optional()?;
-    let Some((id, csrf, expires, token_id, account_id, name, role)) = found else {
+    let Some((id, csrf, expires, token_id, account_id, name, role, lang)) = found else {
         return Ok(None);
     };
     Ok(Some(Session {
@@ -171,7 +188,17 @@ pub fn authenticate(
         },
         csrf,
         expires_at: super::from_ms(expires),
+        lang: if lang == "en" { Lang::En } else { Lang::Id },
     }))
+}
+
+/// Switches the language a session's pages are shown in.
+pub fn set_lang(conn: &Connection, session: &Session, lang: Lang) -> Result<()> {
+    conn.execute(
+        "UPDATE web_session SET lang = ?2 WHERE id = ?1",
+        params![session.id, lang_code(lang)],
+    )?;
+    Ok(())
 }
 
 /// Logs a session out.
@@ -236,9 +263,11 @@ mod tests {
         assert_eq!(found, Some((account.id, "$argon2id$x".to_owned())));
 
         let open_one = || {
-            write(&f, |tx| open(tx, Principal::Account(account.id), now))
-                .unwrap()
-                .0
+            write(&f, |tx| {
+                open(tx, Principal::Account(account.id), Lang::Id, now)
+            })
+            .unwrap()
+            .0
         };
         let check = |cookie: &str, at| f.db.read_blocking(|c| authenticate(c, cookie, at)).unwrap();
         let cookie = open_one();
@@ -246,6 +275,9 @@ mod tests {
         assert_eq!(s.actor.role, Role::Operator);
         assert_eq!(s.actor.account_id, Some(account.id));
         assert_eq!(s.csrf.len(), 64);
+        assert_eq!(s.lang, Lang::Id);
+        write(&f, |tx| set_lang(tx, &s, Lang::En)).unwrap();
+        assert_eq!(check(&cookie, now).unwrap().lang, Lang::En);
         assert!(check(&cookie, now + LIFETIME).is_none(), "expired");
         assert!(check("0".repeat(64).as_str(), now).is_none(), "unknown");
         assert!(check("not hex", now).is_none());

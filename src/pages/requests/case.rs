@@ -16,7 +16,7 @@ use crate::api::{ApiError, AppState};
 use crate::model::{Actor, Role, Technology};
 use crate::pages::PageError;
 use crate::pages::form::{Fields, csrf};
-use crate::pages::layout::{self, may, outcome_label, role_label, when};
+use crate::pages::layout::{self, Tr, may, when};
 use crate::pages::session::{Posted, Staff};
 use crate::store::requests::{self, IssueCard, RequestView};
 use crate::store::{Changed, waiting};
@@ -76,6 +76,7 @@ async fn render(
     refused: Option<Refused>,
 ) -> Result<Markup, PageError> {
     let actor = session.actor.clone();
+    let t = Tr::of(session);
     let r = visible_request(s, actor.clone(), id).await?;
     let tz = s.timezone;
     let mine = match &r.waiting {
@@ -96,65 +97,71 @@ async fn render(
             .map(|e| e.message.as_str())
     };
     let body = html! {
-        (layout::done(done))
-        (facts(&r, tz))
+        (layout::done(done, session))
+        (facts(&r, tz, t))
         @if let (Some(kind), Some(w)) = (mine, &r.waiting) {
             section.card aria-labelledby="act-h" {
-                h2 #act-h { "Tindakan Anda: " (w.step.label) }
+                h2 #act-h { (t.s("Tindakan Anda: ", "Your step: ")) (w.step.label) }
                 @if let Some(e) = error_for(Form::Step) { p.alert.error #step-error role="alert" { (e) } }
-                (step_form(s, &r, kind, &w.step.name, &session.csrf, may::<ReadDevices>(actor.role)))
+                (step_form(s, &r, kind, &w.step.name, &session.csrf, may::<ReadDevices>(actor.role), t))
             }
         }
         @if may_withdraw {
             details.card open[error_for(Form::Withdraw).is_some()] {
-                summary { "Batalkan permintaan" }
+                summary { (t.s("Batalkan permintaan", "Withdraw the request")) }
                 form method="post" action={"/ui/requests/" (r.id) "/withdraw"} {
                     (csrf(&session.csrf))
-                    label for="reason" { "Alasan pembatalan *" }
+                    label for="reason" { (t.s("Alasan pembatalan", "Reason for withdrawing")) " *" }
                     input #reason name="reason" required
                         aria-invalid=[error_for(Form::Withdraw).map(|_| "true")];
                     @if let Some(e) = error_for(Form::Withdraw) { p.field-error role="alert" { (e) } }
-                    button.danger type="submit" { "Batalkan" }
+                    button.danger type="submit" { (t.s("Batalkan", "Withdraw")) }
                 }
             }
         }
-        h2 { "Riwayat" }
+        h2 { (t.s("Riwayat", "History")) }
         div.table-wrap { table #history {
-            thead { tr { th { "Waktu" } th { "Langkah" } th { "Hasil" } th { "Oleh" } th { "Catatan" } } }
+            thead { tr { th { (t.s("Waktu", "Time")) } th { (t.s("Langkah", "Step")) } th { (t.s("Hasil", "Outcome")) }
+                th { (t.s("Oleh", "By")) } th { (t.s("Catatan", "Note")) } } }
             tbody { @for h in &r.history { tr data-outcome=(h.outcome) {
                 td { (when(h.at, tz)) }
-                td { (step_label(&r, &h.step)) }
-                td { (outcome_label(&h.outcome)) }
-                td { (h.actor) " (" (h.role.parse::<Role>().map(role_label).unwrap_or("?")) ")" }
+                td { (step_label(&r, &h.step, t)) }
+                td { (t.outcome(&h.outcome)) }
+                td { (h.actor) " (" (h.role.parse::<Role>().map(|r| t.role(r)).unwrap_or("?")) ")" }
                 td { (h.note.as_deref().unwrap_or("")) }
             } } }
         } }
-        p { a href={"/ui/reports/forms/access-request/" (r.id)} { "Unduh formulir permintaan (PDF)" } }
+        p { a href={"/ui/reports/forms/access-request/" (r.id)} { (t.s("Unduh formulir permintaan (PDF)", "Download the request form (PDF)")) } }
     };
     Ok(layout::page(
-        &format!("Permintaan akses no. {}", r.id),
+        &format!(
+            "{} {}",
+            t.s("Permintaan akses no.", "Access request no."),
+            r.id
+        ),
         session,
         body,
     ))
 }
 
-fn facts(r: &RequestView, tz: chrono_tz::Tz) -> Markup {
+fn facts(r: &RequestView, tz: chrono_tz::Tz, t: Tr) -> Markup {
     html! {
         dl.facts {
-            dt { "Status" } dd #status { (status_label(r.status)) }
+            dt { "Status" } dd #status { (status_label(r.status, t)) }
             @if let Some(w) = &r.waiting {
-                dt { "Menunggu" } dd #waiting { (w.step.label) " — " (role_label(w.step.role))
-                    ", batas " (when(w.due_at, tz)) @if w.overdue { " " span.overdue { "terlambat" } } }
+                dt { (t.s("Menunggu", "Waiting for")) } dd #waiting { (w.step.label) " — " (t.role(w.step.role))
+                    (t.s(", batas ", ", due ")) (when(w.due_at, tz))
+                    @if w.overdue { " " span.overdue { (t.s("terlambat", "overdue")) } } }
             }
-            dt { "Pemohon" } dd { (r.applicant_name) @if let Some(n) = &r.applicant_nip { " (NIP " (n) ")" } }
-            @if let Some(u) = &r.unit_kerja { dt { "Unit kerja" } dd { (u) } }
-            @if let Some(j) = &r.jabatan { dt { "Jabatan" } dd { (j) } }
-            dt { "Keperluan" } dd { (r.purpose) }
-            @if let Some(n) = &r.nomor_surat { dt { "Nomor surat" } dd { (n) } }
-            dt { "Pintu" } dd { (r.doors.join(", ")) }
-            dt { "Masa berlaku" } dd { (when(r.valid_from, tz)) " s.d. " (when(r.valid_until, tz)) }
-            @if let Some(a) = &r.atasan { dt { "Atasan" } dd { (a) } }
-            @if let Some(p) = &r.penanggung_jawab { dt { "Penanggung jawab" } dd { (p) } }
+            dt { (t.s("Pemohon", "Applicant")) } dd { (r.applicant_name) @if let Some(n) = &r.applicant_nip { " (NIP " (n) ")" } }
+            @if let Some(u) = &r.unit_kerja { dt { (t.s("Unit kerja", "Work unit")) } dd { (u) } }
+            @if let Some(j) = &r.jabatan { dt { (t.s("Jabatan", "Position")) } dd { (j) } }
+            dt { (t.s("Keperluan", "Purpose")) } dd { (r.purpose) }
+            @if let Some(n) = &r.nomor_surat { dt { (t.s("Nomor surat", "Letter number")) } dd { (n) } }
+            dt { (t.s("Pintu", "Doors")) } dd { (r.doors.join(", ")) }
+            dt { (t.s("Masa berlaku", "Valid")) } dd { (when(r.valid_from, tz)) (t.s(" s.d. ", " to ")) (when(r.valid_until, tz)) }
+            @if let Some(a) = &r.atasan { dt { (t.role(Role::Atasan)) } dd { (a) } }
+            @if let Some(p) = &r.penanggung_jawab { dt { (t.role(Role::PenanggungJawab)) } dd { (p) } }
         }
     }
 }
@@ -167,6 +174,7 @@ fn step_form(
     step: &str,
     token: &str,
     sees_readers: bool,
+    t: Tr,
 ) -> Markup {
     let desk = if sees_readers {
         s.enrollment.list()
@@ -178,46 +186,46 @@ fn step_form(
             StepKind::Approve => form method="post" action={"/ui/requests/" (r.id) "/decide"} {
                 (csrf(token))
                 input type="hidden" name="step" value=(step);
-                label for="note" { "Catatan (wajib bila menolak)" }
+                label for="note" { (t.s("Catatan (wajib bila menolak)", "Note (required to reject)")) }
                 textarea #note name="note" rows="2" {}
                 div.actions {
-                    button name="decision" value="approve" { "Setujui" }
-                    button.reject name="decision" value="reject" { "Tolak" }
+                    button name="decision" value="approve" { (t.s("Setujui", "Approve")) }
+                    button.reject name="decision" value="reject" { (t.s("Tolak", "Reject")) }
                 }
             },
             StepKind::Issue => form method="post" action={"/ui/requests/" (r.id) "/issue"} data-wait-card {
                 (csrf(token))
                 @if desk.is_empty() {
-                    p.muted { "Tidak ada pembaca meja; ketik UID kartu." }
+                    p.muted { (t.s("Tidak ada pembaca meja; ketik UID kartu.", "No desk reader; type the card's UID.")) }
                 } @else {
-                    label for="enroll_reader" { "Pembaca meja" }
+                    label for="enroll_reader" { (t.s("Pembaca meja", "Desk reader")) }
                     select #enroll_reader name="enroll_reader" {
-                        @for d in &desk { option value=(d.name) { (d.name) @if !d.online { " (tidak terhubung)" } } }
-                        option value="" { "— ketik UID —" }
+                        @for d in &desk { option value=(d.name) { (d.name) @if !d.online { (t.s(" (tidak terhubung)", " (offline)")) } } }
+                        option value="" { (t.s("— ketik UID —", "— type the UID —")) }
                     }
                 }
-                label for="uid" { "atau UID kartu (heksadesimal)" }
+                label for="uid" { (t.s("atau UID kartu (heksadesimal)", "or the card's UID (hexadecimal)")) }
                 input #uid name="uid" autocomplete="off";
-                label for="badge_number" { "Nomor kartu tercetak" }
+                label for="badge_number" { (t.s("Nomor kartu tercetak", "Number printed on the card")) }
                 input #badge_number name="badge_number";
-                p.tap-now role="status" hidden { "Tempelkan kartu pada pembaca meja sekarang…" }
-                button type="submit" { "Terbitkan kartu" }
+                p.tap-now role="status" hidden { (t.s("Tempelkan kartu pada pembaca meja sekarang…", "Tap the card on the desk reader now…")) }
+                button type="submit" { (t.s("Terbitkan kartu", "Issue the card")) }
             },
             StepKind::Inform => form method="post" action={"/ui/requests/" (r.id) "/inform"} {
                 (csrf(token))
-                label for="note" { "Catatan" }
+                label for="note" { (t.s("Catatan", "Note")) }
                 textarea #note name="note" rows="2" {}
-                button type="submit" { "Pemohon sudah diberi tahu" }
+                button type="submit" { (t.s("Pemohon sudah diberi tahu", "The applicant has been told")) }
             },
-            _ => p.muted { "Langkah ini dilakukan lewat API atau baris perintah." },
+            _ => p.muted { (t.s("Langkah ini dilakukan lewat API atau baris perintah.", "This step is done through the API or the command line.")) },
         }
     }
 }
 
 /// The SOP's words for a step of this request's chain ("submit" is the form itself).
-fn step_label<'a>(r: &'a RequestView, step: &'a str) -> &'a str {
+fn step_label<'a>(r: &'a RequestView, step: &'a str, t: Tr) -> &'a str {
     match step {
-        "submit" => "Pengajuan formulir",
+        "submit" => t.s("Pengajuan formulir", "Form submitted"),
         _ => r
             .steps
             .iter()
@@ -235,26 +243,30 @@ async fn after<P>(
     form: Form,
     outcome: Result<&'static str, ApiError>,
 ) -> Result<Response, PageError> {
+    let t = Tr::of(&posted.staff.session);
     let (status, message) = match outcome {
         Ok(done) => {
             return Ok(Redirect::to(&format!("/ui/requests/{id}?done={done}")).into_response());
         }
         Err(ApiError::BadRequest(e)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            format!("Isian tidak dapat diterima: {e}"),
+            format!("{} {e}", t.s("Isian tidak dapat diterima:", "Not accepted:")),
         ),
         Err(ApiError::Conflict(e)) => (
             StatusCode::CONFLICT,
-            format!("Sudah berubah sejak halaman dibuka: {e}"),
+            format!("{} {e}", t.s("Sudah berubah sejak halaman dibuka:", "It changed since the page was opened:")),
         ),
         Err(ApiError::Timeout(_)) => (
             StatusCode::REQUEST_TIMEOUT,
-            "Tidak ada kartu yang ditempelkan tepat waktu. Tekan tombol lagi lalu tempelkan kartu."
-                .into(),
+            t.s(
+                "Tidak ada kartu yang ditempelkan tepat waktu. Tekan tombol lagi lalu tempelkan kartu.",
+                "No card was tapped in time. Press the button again, then tap the card.",
+            )
+            .into(),
         ),
         Err(ApiError::Unavailable(e)) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("Pembaca meja tidak tersedia: {e}"),
+            format!("{} {e}", t.s("Pembaca meja tidak tersedia:", "The desk reader is not available:")),
         ),
         Err(e) => return Err(e.into()),
     };
@@ -288,7 +300,13 @@ pub(super) async fn decide(
     };
     let note = f.opt("note");
     if !approve && note.is_none() {
-        let message = "Alasan penolakan wajib diisi.".to_owned();
+        let t = Tr::of(&posted.staff.session);
+        let message = t
+            .s(
+                "Alasan penolakan wajib diisi.",
+                "A reason is required to reject.",
+            )
+            .to_owned();
         return refuse(
             &s,
             &posted,
@@ -374,7 +392,13 @@ pub(super) async fn withdraw(
     posted: Posted<WithdrawRequest>,
 ) -> Result<Response, PageError> {
     let Some(reason) = posted.fields.opt("reason") else {
-        let message = "Alasan pembatalan wajib diisi.".to_owned();
+        let t = Tr::of(&posted.staff.session);
+        let message = t
+            .s(
+                "Alasan pembatalan wajib diisi.",
+                "A reason is required to withdraw.",
+            )
+            .to_owned();
         return refuse(
             &s,
             &posted,

@@ -12,7 +12,7 @@ use crate::api::{ApiError, AppState};
 use crate::model::Role;
 use crate::pages::PageError;
 use crate::pages::form::{Check, Fields, csrf, input, start_of};
-use crate::pages::layout;
+use crate::pages::layout::{self, Tr};
 use crate::pages::session::{Posted, Staff};
 use crate::store::requests::{self, NewRequest};
 use crate::store::{Changed, accounts};
@@ -65,6 +65,7 @@ fn request_form(
     check: &Check,
     failed: Option<&str>,
 ) -> Markup {
+    let t = Tr::of(&staff.session);
     let chosen = f.all("doors");
     let select = |name: &'static str, label: &str, options: &[accounts::Account]| {
         let error = check.error(name);
@@ -72,7 +73,7 @@ fn request_form(
             div.field {
                 label for=(name) { (label) " *" }
                 select id=(name) name=(name) aria-invalid=[error.map(|_| "true")] {
-                    option value="" { "— pilih —" }
+                    option value="" { (t.s("— pilih —", "— choose —")) }
                     @for a in options {
                         option value=(a.username) selected[f.get(name) == a.username] {
                             (a.name) " (" (a.username) ")"
@@ -84,34 +85,37 @@ fn request_form(
         }
     };
     let body = html! {
-        @if let Some(e) = failed { div.alert.error role="alert" { p { "Permintaan tidak dapat disimpan:" } p.detail { (e) } } }
-        @if !check.ok() { div.alert.error role="alert" { "Periksa isian yang ditandai di bawah." } }
+        @if let Some(e) = failed { div.alert.error role="alert" { p { (t.s("Permintaan tidak dapat disimpan:", "The request cannot be saved:")) } p.detail { (e) } } }
+        @if !check.ok() { div.alert.error role="alert" { (t.s("Periksa isian yang ditandai di bawah.", "Check the fields marked below.")) } }
         form.card method="post" action="/ui/requests/new" novalidate {
             (csrf(&staff.session.csrf))
-            (input("applicant_name", "Nama pemohon", f.get("applicant_name"), Some(check), "text", true))
-            (input("applicant_nip", "NIP / nomor identitas", f.get("applicant_nip"), Some(check), "text", false))
-            (input("unit_kerja", "Unit kerja", f.get("unit_kerja"), Some(check), "text", false))
-            (input("jabatan", "Jabatan", f.get("jabatan"), Some(check), "text", false))
-            (input("instansi", "Instansi (pihak ketiga)", f.get("instansi"), Some(check), "text", false))
+            (input("applicant_name", t.s("Nama pemohon", "Applicant's name"), f.get("applicant_name"), Some(check), "text", true))
+            (input("applicant_nip", t.s("NIP / nomor identitas", "NIP / identity number"), f.get("applicant_nip"), Some(check), "text", false))
+            (input("unit_kerja", t.s("Unit kerja", "Work unit"), f.get("unit_kerja"), Some(check), "text", false))
+            (input("jabatan", t.s("Jabatan", "Position"), f.get("jabatan"), Some(check), "text", false))
+            (input("instansi", t.s("Instansi (pihak ketiga)", "Agency (third party)"), f.get("instansi"), Some(check), "text", false))
             (input("email", "Email", f.get("email"), Some(check), "email", false))
-            (input("purpose", "Keperluan", f.get("purpose"), Some(check), "text", true))
-            (input("nomor_surat", "Nomor surat", f.get("nomor_surat"), Some(check), "text", false))
+            (input("purpose", t.s("Keperluan", "Purpose"), f.get("purpose"), Some(check), "text", true))
+            (input("nomor_surat", t.s("Nomor surat", "Letter number"), f.get("nomor_surat"), Some(check), "text", false))
             fieldset.checks {
-                legend { "Pintu *" }
+                legend { (t.s("Pintu", "Doors")) " *" }
                 @for d in &c.doors {
                     label { input type="checkbox" name="doors" value=(d) checked[chosen.contains(d)]; (d) }
                 }
                 @if let Some(e) = check.error("doors") { p.field-error role="alert" { (e) } }
             }
-            (input("valid_from", "Berlaku mulai", f.get("valid_from"), Some(check), "date", true))
-            (input("valid_until", "Berlaku sampai (tanggal terakhir)", f.get("valid_until"), Some(check), "date", true))
-            (select("atasan", "Atasan langsung", &c.atasan))
-            (select("penanggung_jawab", "Penanggung jawab", &c.pj))
-            button type="submit" { "Ajukan permintaan" }
+            (input("valid_from", t.s("Berlaku mulai", "Valid from"), f.get("valid_from"), Some(check), "date", true))
+            (input("valid_until", t.s("Berlaku sampai (tanggal terakhir)", "Valid until (last day)"), f.get("valid_until"), Some(check), "date", true))
+            (select("atasan", t.role(Role::Atasan), &c.atasan))
+            (select("penanggung_jawab", t.role(Role::PenanggungJawab), &c.pj))
+            button type="submit" { (t.s("Ajukan permintaan", "Submit the request")) }
         }
     };
     layout::page(
-        "Formulir permintaan akses ruang server",
+        t.s(
+            "Formulir permintaan akses ruang server",
+            "Server room access request form",
+        ),
         &staff.session,
         body,
     )
@@ -122,29 +126,43 @@ pub(super) async fn create(
     posted: Posted<SubmitRequest>,
 ) -> Result<Response, PageError> {
     let f = &posted.fields;
-    let mut check = Check::default();
-    let applicant_name = check.required(f, "applicant_name", "Nama pemohon");
-    let purpose = check.required(f, "purpose", "Keperluan");
-    let from = check.date(f, "valid_from", "Tanggal mulai");
-    let until = check.date(f, "valid_until", "Tanggal akhir");
-    let atasan = check.required(f, "atasan", "Atasan langsung");
-    let pj = check.required(f, "penanggung_jawab", "Penanggung jawab");
+    let t = Tr::of(&posted.staff.session);
+    let mut check = Check::new(t);
+    let applicant_name = check.required(
+        f,
+        "applicant_name",
+        t.s("Nama pemohon", "The applicant's name"),
+    );
+    let purpose = check.required(f, "purpose", t.s("Keperluan", "The purpose"));
+    let from = check.date(f, "valid_from", t.s("Tanggal mulai", "The start date"));
+    let until = check.date(f, "valid_until", t.s("Tanggal akhir", "The last day"));
+    let atasan = check.required(f, "atasan", t.role(Role::Atasan));
+    let pj = check.required(f, "penanggung_jawab", t.role(Role::PenanggungJawab));
     let doors = f.all("doors");
     if doors.is_empty() {
-        check.fail("doors", "Pilih sedikitnya satu pintu.");
+        check.fail(
+            "doors",
+            t.s("Pilih sedikitnya satu pintu.", "Choose at least one door."),
+        );
     }
     if let (Some(a), Some(b)) = (from, until)
         && b < a
     {
         check.fail(
             "valid_until",
-            "Tanggal akhir tidak boleh sebelum tanggal mulai.",
+            t.s(
+                "Tanggal akhir tidak boleh sebelum tanggal mulai.",
+                "The last day cannot be before the start date.",
+            ),
         );
     }
     if let Some(e) = f.opt("email")
         && accounts::email(Some(&e)).is_err()
     {
-        check.fail("email", "Alamat email tidak valid.");
+        check.fail(
+            "email",
+            t.s("Alamat email tidak valid.", "Not a valid email address."),
+        );
     }
     let c = choices(&s).await?;
     let (Some(from), Some(until), true) = (from, until, check.ok()) else {

@@ -11,7 +11,7 @@ use chrono::Utc;
 use maud::{Markup, html};
 
 use super::PageError;
-use super::layout::{self, may, role_label, when};
+use super::layout::{self, Tr, may, when};
 use super::session::Staff;
 use crate::api::AppState;
 use crate::api::auth::{Authenticated, SubmitRequest};
@@ -33,12 +33,12 @@ pub fn routes() -> Router<AppState> {
         .route("/requests/{id}/withdraw", post(case::withdraw))
 }
 
-pub fn status_label(status: CaseStatus) -> &'static str {
+pub fn status_label(status: CaseStatus, t: Tr) -> &'static str {
     match status {
-        CaseStatus::Open => "Dalam proses",
-        CaseStatus::Rejected => "Ditolak",
-        CaseStatus::Completed => "Selesai",
-        CaseStatus::Withdrawn => "Dibatalkan",
+        CaseStatus::Open => t.s("Dalam proses", "In progress"),
+        CaseStatus::Rejected => t.s("Ditolak", "Rejected"),
+        CaseStatus::Completed => t.s("Selesai", "Completed"),
+        CaseStatus::Withdrawn => t.s("Dibatalkan", "Withdrawn"),
     }
 }
 
@@ -59,27 +59,33 @@ async fn list(State(s): State<AppState>, staff: Staff<Authenticated>) -> Result<
             .await?
     };
     let tz = s.timezone;
+    let t = Tr::of(&staff.session);
     let body = html! {
         @if may::<SubmitRequest>(actor.role) {
-            p { a href="/ui/requests/new" { "Isi formulir permintaan akses baru" } }
+            p { a href="/ui/requests/new" { (t.s("Isi formulir permintaan akses baru", "Fill in a new access request")) } }
         }
-        @if rows.is_empty() { p.muted { "Belum ada permintaan." } }
+        @if rows.is_empty() { p.muted { (t.s("Belum ada permintaan.", "No requests yet.")) } }
         @else {
             div.table-wrap { table {
-                thead { tr { th { "No." } th { "Pemohon" } th { "Keperluan" } th { "Status" } th { "Menunggu" } th { "Diajukan" } } }
+                thead { tr { th { "No." } th { (t.s("Pemohon", "Applicant")) } th { (t.s("Keperluan", "Purpose")) } th { "Status" }
+                    th { (t.s("Menunggu", "Waiting for")) } th { (t.s("Diajukan", "Submitted")) } } }
                 tbody { @for r in rows.iter().rev() { tr {
                     td { a href={"/ui/requests/" (r.id)} { (r.id) } }
                     td { (r.applicant_name) }
                     td { (r.purpose) }
-                    td { (status_label(r.status)) }
+                    td { (status_label(r.status, t)) }
                     td { @if let Some(w) = &r.waiting {
-                        (w.step.label) " (" (role_label(w.step.role)) ")"
-                        @if w.overdue { " " span.overdue { "terlambat" } }
+                        (w.step.label) " (" (t.role(w.step.role)) ")"
+                        @if w.overdue { " " span.overdue { (t.s("terlambat", "overdue")) } }
                     } }
                     td { (when(r.created_at, tz)) }
                 } } }
             } }
         }
     };
-    Ok(layout::page("Permintaan akses", &staff.session, body))
+    Ok(layout::page(
+        t.s("Permintaan akses", "Access requests"),
+        &staff.session,
+        body,
+    ))
 }

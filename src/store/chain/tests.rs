@@ -191,6 +191,7 @@ async fn the_migration_chains_existing_rows_as_the_writers_would() {
         "ALTER TABLE register DROP COLUMN prev_hash; ALTER TABLE register DROP COLUMN hash;
          ALTER TABLE audit DROP COLUMN prev_hash; ALTER TABLE audit DROP COLUMN hash;
          DROP TABLE report_run;
+         DROP TABLE web_session; ALTER TABLE account DROP COLUMN password_hash;
          PRAGMA user_version = 5;",
     )
     .unwrap();

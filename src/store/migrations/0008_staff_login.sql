@@ -12,6 +12,8 @@ CREATE TABLE web_session (
     token_id    INTEGER REFERENCES api_token(id),
     -- Sent back in every form; compared with what the form carries.
     csrf        TEXT NOT NULL,
+    -- The language the pages are shown in: 'id' (Indonesian) or 'en'.
+    lang        TEXT NOT NULL DEFAULT 'id' CHECK (lang IN ('id', 'en')),
     created_at  INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL,
     ended_at    INTEGER,
