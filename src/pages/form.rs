@@ -42,6 +42,12 @@ impl Fields {
     }
 }
 
+impl FromIterator<(String, String)> for Fields {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        Fields(pairs.into_iter().collect())
+    }
+}
+
 impl FromRequest<AppState> for Fields {
     type Rejection = PageError;
 

@@ -14,6 +14,7 @@ mod inbox;
 mod layout;
 mod requests;
 mod session;
+mod visitors;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(inbox::routes())
         .merge(requests::routes())
+        .merge(visitors::routes())
         .fallback(|| async { PageError::NotFound("halaman".into()) })
         .layer(axum::middleware::map_response(harden));
     Router::new()
