@@ -13,6 +13,7 @@ mod form;
 mod inbox;
 mod layout;
 mod requests;
+mod reviews;
 mod session;
 mod visitors;
 
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(inbox::routes())
         .merge(requests::routes())
         .merge(visitors::routes())
+        .merge(reviews::routes())
         .fallback(|| async { PageError::NotFound("halaman".into()) })
         .layer(axum::middleware::map_response(harden));
     Router::new()
