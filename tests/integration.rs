@@ -13,6 +13,7 @@ mod load;
 mod notify;
 mod observability;
 mod osdp;
+mod pages_http;
 mod pcsc;
 mod pin;
 mod reload;

@@ -8,4 +8,5 @@ pub mod pcscd;
 pub mod pty;
 pub mod smtp;
 pub mod vpcd;
+pub mod web;
 pub mod webhook;
