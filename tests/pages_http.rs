@@ -123,7 +123,7 @@ fn a_visit_checked_in_decided_badged_and_checked_out_through_the_pages() {
 
     // The desk sees the row but not the head's buttons; the head does.
     let row_id = format!("visit-{id}");
-    let desk_page = meja.get(&format!("/ui/visitors?done=checked_in"));
+    let desk_page = meja.get("/ui/visitors?done=checked_in");
     assert!(
         desk_page.body.contains("Tamu tercatat"),
         "{}",
@@ -429,7 +429,7 @@ fn a_review_item_is_decided_by_its_penanggung_jawab_through_the_pages() {
             .contains("<form")
     );
     let page = kasi.get(&page_path);
-    assert!(!page.body.contains(&format!("/items/")), "{}", page.body);
+    assert!(!page.body.contains("/items/"), "{}", page.body);
     assert!(page.body.contains(&format!("/ui/reviews/{rid}/close")));
     for b in [&mut other_pj, &mut kasi] {
         let r = b.submit(&page_path, &item_path, &[("decision", "not_valid")]);

@@ -209,7 +209,10 @@ fn read(f: &Fields, check: &mut Check) -> Option<NewVisit> {
         consent: f.checked("ttd_consent"),
     };
     match ttd.check() {
-        Err(VisitError::Invalid { field, .. }) if field == "ttd.consent" => check.fail(
+        Err(VisitError::Invalid {
+            field: "ttd.consent",
+            ..
+        }) => check.fail(
             "ttd_consent",
             "Tamu harus menyetujui bahwa nama yang diketik berlaku sebagai tanda tangannya.",
         ),
