@@ -91,14 +91,28 @@ fn a_visit_checked_in_decided_badged_and_checked_out_through_the_pages() {
     let mut meja = Browser::staff(&d, "meja.tamu", "helpdesk");
     let mut kepala = Browser::staff(&d, "kepala.lpse", "kepala");
 
+    // A card holder whose right has ended may not escort, so is not offered.
+    let p = d.post("/api/v1/people", &json!({ "name": "Hak Berakhir" }));
+    let ended = p.body["id"].as_i64().unwrap();
+    let b = d.post(
+        "/api/v1/badges",
+        &json!({ "person_id": ended, "uid": "E5C1", "technology": "iso14443", "right": {
+            "doors": ["ruang-server"], "valid_from": "2020-01-01T00:00:00Z",
+            "valid_until": "2021-01-01T00:00:00Z" } }),
+    );
+    assert_eq!(b.status, 201, "{}", b.body);
+
     let empty = meja.get("/ui/visitors");
     assert_eq!(empty.status, 200, "{}", empty.body);
     empty.expect("visits-empty", "p");
+    let offered = empty.expect("escort", "select");
     assert!(
-        empty
-            .expect("escort", "select")
-            .contains(&format!("value=\"{escort}\"")),
-        "the escort with a card and a right is offered"
+        offered.contains(&format!("value=\"{escort}\"")),
+        "the escort with a card and a right is offered: {offered}"
+    );
+    assert!(
+        !offered.contains(&format!("value=\"{ended}\"")),
+        "{offered}"
     );
 
     let id = check_in(&mut meja, escort);
