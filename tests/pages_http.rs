@@ -12,7 +12,12 @@ const ESCORT_CARD: &str = "E5C0";
 
 /// The door, an escort with a card and a right, and visitor badges V-01 and V-02.
 fn desk() -> (TestDaemon, i64) {
-    let d = TestDaemon::start_with(ONE_DOOR);
+    desk_with("")
+}
+
+/// [`desk`] with more configuration (`[visitors]`).
+fn desk_with(extra: &str) -> (TestDaemon, i64) {
+    let d = TestDaemon::start_with(&format!("{ONE_DOOR}\n{extra}"));
     let escort = d.grant(ESCORT_CARD, "iso14443");
     for (number, uid) in [("V-01", "B0B0"), ("V-02", "B0B1")] {
         let b = d.post(
@@ -325,6 +330,57 @@ fn another_role_sees_no_decide_button_and_a_forged_decision_is_refused() {
     let v = visit(&d, id);
     assert_eq!(v["status"], "waiting_approval", "{v}");
     assert_eq!(v["history"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn an_approver_who_does_not_read_visits_sees_only_what_waits_for_them() {
+    let (d, escort) = desk_with("[visitors]\napprover_role = \"atasan\"\n");
+    let mut meja = Browser::staff(&d, "meja.tamu", "helpdesk");
+    let mut atasan = Browser::staff(&d, "pak.atasan", "atasan");
+    let page = atasan.get("/ui/visitors");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.expect("visits-empty", "p")
+            .contains("menunggu keputusan Anda")
+    );
+
+    let id = check_in(&mut meja, escort);
+    let page = atasan.get("/ui/visitors");
+    let row = page.expect(&format!("visit-{id}"), "tr");
+    assert!(
+        row.contains("Andi Wijaya") && row.contains("/decide"),
+        "{row}"
+    );
+    assert!(
+        !row.contains("3374011203850004"),
+        "the identity number is for roles that read visits: {row}"
+    );
+    assert!(
+        !page.body.contains("check-in"),
+        "no desk forms: {}",
+        page.body
+    );
+    let r = atasan.submit(
+        "/ui/visitors",
+        &format!("/ui/visitors/{id}/decide"),
+        &[("decision", "deny"), ("note", "")],
+    );
+    assert_eq!(r.status, 422, "a denial needs its reason: {}", r.body);
+    assert!(r.body.contains("Tulis alasan"), "{}", r.body);
+    assert_eq!(visit(&d, id)["status"], "waiting_approval");
+    let r = atasan.submit(
+        "/ui/visitors",
+        &format!("/ui/visitors/{id}/decide"),
+        &[("decision", "deny"), ("note", "tidak ada surat tugas")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let v = visit(&d, id);
+    assert_eq!(v["status"], "denied");
+    assert_eq!(v["decision_note"], "tidak ada surat tugas");
+    let page = atasan.get(r.location.as_deref().unwrap());
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Kunjungan ditolak."), "{}", page.body);
+    assert!(page.element(&format!("visit-{id}"), "tr").is_none());
 }
 
 #[test]

@@ -100,7 +100,7 @@ async fn waiting_for(s: &AppState, actor: &Actor) -> Result<Vec<i64>, PageError>
 
 /// The page. A role that reads visits sees the desk's day; an approver whose role does not
 /// (an `approver_role` outside ReadVisits) sees only the visits waiting for them, as the
-/// API lets them decide those; anyone else is refused.
+/// API lets them decide those (and the inbox links them here); anyone else is refused.
 pub(super) async fn desk(
     s: &AppState,
     session: &Session,
@@ -109,7 +109,8 @@ pub(super) async fn desk(
     let actor = session.actor.clone();
     let reads = may::<ReadVisits>(actor.role);
     let mine = waiting_for(s, &actor).await?;
-    if !reads && mine.is_empty() {
+    let approver = may::<DecideVisits>(actor.role) && actor.role == s.visitors.approver_role;
+    if !reads && !approver {
         return Err(PageError::Forbidden {
             role: actor.role.to_string(),
             action: ReadVisits::ACTION,
@@ -155,7 +156,8 @@ pub(super) async fn desk(
         @if let Some(e) = &shown.row { div.alert.error role="alert" { (e.message) } }
         section aria-labelledby="visits-h" {
             h2 #visits-h { "Kunjungan hari ini dan yang belum selesai" }
-            @if rows.is_empty() { p.muted #visits-empty { "Belum ada kunjungan hari ini." } }
+            @if rows.is_empty() && reads { p.muted #visits-empty { "Belum ada kunjungan hari ini." } }
+            @else if rows.is_empty() { p.muted #visits-empty { "Tidak ada kunjungan yang menunggu keputusan Anda." } }
             @else {
                 div.table-wrap { table #visits {
                     thead {
