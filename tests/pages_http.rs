@@ -184,7 +184,20 @@ fn a_visit_checked_in_decided_badged_and_checked_out_through_the_pages() {
         "decided: no more buttons"
     );
 
-    // The badge: V-02 chosen from the free ones.
+    // The badge: a number not in the pool is refused on its field, then V-02 chosen.
+    let r = meja.submit(
+        "/ui/visitors",
+        &format!("/ui/visitors/{id}/badge"),
+        &[("badge_number", "V-99")],
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.expect(&row_id, "tr")
+            .contains("Tidak ada kartu tamu dengan nomor itu."),
+        "{}",
+        r.body
+    );
+    assert_eq!(visit(&d, id)["status"], "approved");
     let page = meja.get("/ui/visitors");
     let row = page.expect(&row_id, "tr");
     assert!(
@@ -439,6 +452,19 @@ fn a_review_item_is_decided_by_its_penanggung_jawab_through_the_pages() {
             .element("start-review", "h2")
             .is_none()
     );
+    let r = kasi.submit(
+        "/ui/reviews",
+        "/ui/reviews",
+        &[("title", "Terlambat"), ("deadline", "2020-01-01")],
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.expect("deadline-error", "p")
+            .contains("Batas waktu harus sesudah hari ini"),
+        "{}",
+        r.body
+    );
+    assert_eq!(d.get("/api/v1/reviews").body, json!([]), "nothing started");
     let r = kasi.submit(
         "/ui/reviews",
         "/ui/reviews",

@@ -338,7 +338,8 @@ async fn decide(
     };
     let note = f.opt("note");
     let session = &posted.staff.session;
-    if !approve && note.is_none() {
+    // The reason asked for next to the button, when the button was this actor's to press.
+    if !approve && note.is_none() && waiting_for(&s, &session.actor).await?.contains(&id) {
         return failed(
             &s,
             session,
@@ -365,18 +366,20 @@ async fn badge(
     posted: Posted<CheckInVisitors>,
 ) -> Result<Response, PageError> {
     let number = posted.fields.opt("badge_number");
-    match hand_out_badge(&s, posted.staff.actor(), id, number).await {
-        Ok(_) => Ok(done("badge", id)),
-        Err(ApiError::NotFound(what)) if !what.starts_with("visit ") => {
-            let m = "Kartu tamu itu tidak ada, atau tidak ada kartu tamu yang bebas.";
-            failed(&s, &posted.staff.session, id, "badge_number", m).await
+    let message = match hand_out_badge(&s, posted.staff.actor(), id, number).await {
+        Ok(_) => return Ok(done("badge", id)),
+        Err(ApiError::NotFound(what)) if what.starts_with("visitor badge") => {
+            "Tidak ada kartu tamu dengan nomor itu."
+        }
+        Err(ApiError::Conflict(what)) if what.starts_with("no visitor badge is free") => {
+            "Tidak ada kartu tamu yang bebas; tambahkan kartu ke persediaan."
         }
         Err(ApiError::Conflict(what)) if what.starts_with("visitor badge") => {
-            let m = "Kartu tamu itu sedang tidak bebas; pilih kartu lain.";
-            failed(&s, &posted.staff.session, id, "badge_number", m).await
+            "Kartu tamu itu sedang tidak bebas; pilih kartu lain."
         }
-        Err(e) => Err(e.into()),
-    }
+        Err(e) => return Err(e.into()),
+    };
+    failed(&s, &posted.staff.session, id, "badge_number", message).await
 }
 
 async fn check_out(
