@@ -312,6 +312,15 @@ fn a_field_error_is_shown_in_indonesian_next_to_the_field_and_nothing_is_stored(
         "{}",
         r.body
     );
+    let forged = with(&form, &[("doors", "gudang")]);
+    let r = meja.submit("/ui/visitors", "/ui/visitors/check-in", &pairs(&forged));
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.expect("doors-error", "p")
+            .contains("tidak dibuka untuk tamu"),
+        "{}",
+        r.body
+    );
     assert!(visits(&d).is_empty(), "nothing stored");
 }
 

@@ -36,10 +36,12 @@ pub(super) async fn form(
     let all = s.visitors.doors.clone();
     let chosen = if fresh { all.clone() } else { f.all("doors") };
     // Escorts for the doors ticked (every visitor door at first): whom the store accepts.
-    let doors = if chosen.is_empty() {
+    // A door name posted that visitors may not use is left out here (its field says so).
+    let ticked: Vec<String> = chosen.iter().filter(|d| all.contains(d)).cloned().collect();
+    let doors = if ticked.is_empty() {
         all.clone()
     } else {
-        chosen.clone()
+        ticked
     };
     let escorts =
         s.db.read(move |c| visits::escorts(c, &doors, Utc::now()))
