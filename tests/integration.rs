@@ -15,6 +15,7 @@ mod notify;
 mod observability;
 mod osdp;
 mod pages;
+mod pages_http;
 mod pcsc;
 mod pin;
 mod reload;

@@ -21,7 +21,7 @@ pub(crate) mod reports;
 pub mod throttle;
 mod tokens;
 mod visitor_badges;
-mod visits;
+pub(crate) mod visits;
 pub(crate) mod workflow;
 
 use std::sync::Arc;

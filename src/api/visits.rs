@@ -17,6 +17,7 @@ use super::auth::{Auth, CheckInVisitors, DecideVisits, ReadVisits};
 use super::workflow::Decision;
 use super::{ApiError, ApiJson, ApiQuery, AppState, Problem, page_limit};
 use crate::door::DoorInput;
+use crate::model::Actor;
 use crate::report::{Lang, TimeSpec};
 use crate::store::Changed;
 use crate::store::visits::register::{self, RegisterRow};
@@ -83,10 +84,22 @@ async fn check_in(
     Auth(actor, _): Auth<CheckInVisitors>,
     ApiJson(v): ApiJson<NewVisit>,
 ) -> Result<(StatusCode, Json<VisitView>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(check_in_visit(&s, actor, v).await?),
+    ))
+}
+
+/// The check-in with this daemon's `[visitors]` settings; the API and the desk's page.
+pub(crate) async fn check_in_visit(
+    s: &AppState,
+    actor: Actor,
+    v: NewVisit,
+) -> Result<VisitView, ApiError> {
     let config = Arc::clone(&s.visitors);
     let tz = s.timezone;
-    let view =
-        s.db.write(move |tx| {
+    Ok(s.db
+        .write(move |tx| {
             let ctx = Ctx {
                 visitors: &config,
                 tz,
@@ -96,8 +109,7 @@ async fn check_in(
                 Changed::none(),
             ))
         })
-        .await?;
-    Ok((StatusCode::CREATED, Json(view)))
+        .await?)
 }
 
 #[utoipa::path(get, path = "/visits/{id}", tag = "visits", params(("id" = i64, Path)),
@@ -157,16 +169,26 @@ async fn decide(
     Path(id): Path<i64>,
     ApiJson(d): ApiJson<VisitDecision>,
 ) -> Result<Json<VisitView>, ApiError> {
-    let view =
-        s.db.write(move |tx| {
-            let approve = d.decision == Decision::Approve;
+    let approve = d.decision == Decision::Approve;
+    Ok(Json(decide_visit(&s, actor, id, approve, d.note).await?))
+}
+
+/// The head's decision; the API and the desk's page.
+pub(crate) async fn decide_visit(
+    s: &AppState,
+    actor: Actor,
+    id: i64,
+    approve: bool,
+    note: Option<String>,
+) -> Result<VisitView, ApiError> {
+    Ok(s.db
+        .write(move |tx| {
             Ok((
-                visits::decide(tx, id, approve, d.note.as_deref(), &actor, Utc::now())?,
+                visits::decide(tx, id, approve, note.as_deref(), &actor, Utc::now())?,
                 Changed::none(),
             ))
         })
-        .await?;
-    Ok(Json(view))
+        .await?)
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -192,13 +214,21 @@ async fn issue_badge(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<IssueBadge>,
 ) -> Result<Json<VisitView>, ApiError> {
+    Ok(Json(hand_out_badge(&s, actor, id, b.badge_number).await?))
+}
+
+/// Binds visitor badge `number` (or the lowest free one) to an approved visit; the API and
+/// the desk's page.
+pub(crate) async fn hand_out_badge(
+    s: &AppState,
+    actor: Actor,
+    id: i64,
+    number: Option<String>,
+) -> Result<VisitView, ApiError> {
     let tz = s.timezone;
-    let view =
-        s.db.write(move |tx| {
-            visits::issue_badge(tx, tz, id, b.badge_number.as_deref(), &actor, Utc::now())
-        })
-        .await?;
-    Ok(Json(view))
+    Ok(s.db
+        .write(move |tx| visits::issue_badge(tx, tz, id, number.as_deref(), &actor, Utc::now()))
+        .await?)
 }
 
 /// Ends the visit: the badge back (or reported lost, which blocks it), the identity document
@@ -215,6 +245,16 @@ async fn check_out(
     Path(id): Path<i64>,
     ApiJson(c): ApiJson<CheckOut>,
 ) -> Result<Json<VisitView>, ApiError> {
+    Ok(Json(check_out_visit(&s, actor, id, c).await?))
+}
+
+/// The check-out, then every door counts the visitor outside; the API and the desk's page.
+pub(crate) async fn check_out_visit(
+    s: &AppState,
+    actor: Actor,
+    id: i64,
+    c: CheckOut,
+) -> Result<VisitView, ApiError> {
     let tz = s.timezone;
     let (view, person) =
         s.db.write(move |tx| {
@@ -228,7 +268,7 @@ async fn check_out(
             let _ = door.inputs.send(DoorInput::CheckedOut(person)).await;
         }
     }
-    Ok(Json(view))
+    Ok(view)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

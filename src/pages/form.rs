@@ -42,6 +42,12 @@ impl Fields {
     }
 }
 
+impl FromIterator<(String, String)> for Fields {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        Fields(pairs.into_iter().collect())
+    }
+}
+
 impl FromRequest<AppState> for Fields {
     type Rejection = PageError;
 
@@ -125,33 +131,6 @@ impl Check {
             }
         }
     }
-
-    /// A whole number in `range`, when given.
-    pub fn number(
-        &mut self,
-        f: &Fields,
-        field: &'static str,
-        label: &str,
-        range: std::ops::RangeInclusive<i64>,
-    ) -> Option<i64> {
-        let v = f.opt(field)?;
-        match v.parse::<i64>() {
-            Ok(n) if range.contains(&n) => Some(n),
-            _ => {
-                let (a, b) = (range.start(), range.end());
-                let message = match self.t.0 {
-                    crate::report::Lang::Id => {
-                        format!("{label} harus bilangan bulat {a} sampai {b}.")
-                    }
-                    crate::report::Lang::En => {
-                        format!("{label} must be a whole number from {a} to {b}.")
-                    }
-                };
-                self.fail(field, message);
-                None
-            }
-        }
-    }
 }
 
 /// The start of `day` in the office's zone, as UTC.
@@ -205,12 +184,10 @@ mod tests {
         let mut c = Check::default();
         assert_eq!(c.required(&f, "a", "Nama"), "");
         assert_eq!(c.date(&f, "d", "Mulai"), None);
-        assert_eq!(c.number(&f, "n", "Waktu", 1..=120), None);
         assert_eq!(c.required(&f, "ok", "Ok"), "x");
         assert!(!c.ok());
         assert_eq!(c.error("a"), Some("Nama wajib diisi."));
         assert!(c.error("d").unwrap().contains("bukan tanggal"));
-        assert!(c.error("n").unwrap().contains("1 sampai 120"));
         assert_eq!(c.error("ok"), None);
     }
 

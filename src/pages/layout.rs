@@ -104,11 +104,6 @@ impl Tr {
     }
 }
 
-/// The SOP's name for a role, in Indonesian.
-pub fn role_label(role: Role) -> &'static str {
-    Tr(Lang::Id).role(role)
-}
-
 /// A time as office staff read it: in the configured zone, with the zone's name (WIB).
 pub fn when(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%d-%m-%Y %H:%M %Z").to_string()

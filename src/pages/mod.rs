@@ -14,7 +14,9 @@ mod inbox;
 mod layout;
 mod reports;
 mod requests;
+mod reviews;
 mod session;
+mod visitors;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -35,6 +37,8 @@ pub fn router() -> Router<AppState> {
         .merge(inbox::routes())
         .merge(requests::routes())
         .merge(reports::routes())
+        .merge(visitors::routes())
+        .merge(reviews::routes())
         .fallback(|| async { PageError::NotFound("halaman".into()) });
     Router::new()
         .route("/", get(|| async { Redirect::to("/ui/") }))

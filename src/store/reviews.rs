@@ -60,6 +60,10 @@ pub struct ReviewItem {
     #[schema(value_type = Object)]
     pub summary: serde_json::Value,
     pub penanggung_jawab: Option<String>,
+    /// The penanggung jawab's account, who alone may decide the item (anyone in the role
+    /// when `None`).
+    #[serde(skip)]
+    pub responsible_id: Option<i64>,
     pub decision: Option<Validity>,
     pub comment: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
@@ -423,7 +427,7 @@ fn heads(conn: &Connection, filter: &str, args: impl rusqlite::Params) -> Result
 fn items(conn: &Connection, filter: &str, args: impl rusqlite::Params) -> Result<Vec<ReviewItem>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT i.id, i.right_kind, i.right_id, i.holder_name, i.summary, a.username, i.decision,
-                i.comment, i.decided_at, i.decided_by, i.outcome, i.outcome_note
+                i.comment, i.decided_at, i.decided_by, i.outcome, i.outcome_note, i.responsible_id
          FROM review_item i LEFT JOIN account a ON a.id = i.responsible_id WHERE {filter}"
     ))?;
     let mut rows = stmt.query(args)?;
@@ -441,6 +445,7 @@ fn items(conn: &Connection, filter: &str, args: impl rusqlite::Params) -> Result
             holder_name: r.get(3)?,
             summary: serde_json::from_str(&summary).unwrap_or(serde_json::Value::Null),
             penanggung_jawab: r.get(5)?,
+            responsible_id: r.get(12)?,
             decision: decision.map(|d| {
                 if d == "valid" {
                     Validity::Valid

@@ -6,6 +6,7 @@
 //! next, in the same transaction as the change.
 
 pub mod badge;
+pub mod escort;
 pub mod register;
 
 use chrono::{DateTime, Utc};
@@ -17,7 +18,7 @@ use serde_json::json;
 use super::cases::{HistoryEntry, WaitingStep, note};
 use super::notices::{self, To};
 use super::people::{required, text};
-use super::{Result, StoreError, audit, from_ms, rights, to_ms};
+use super::{Result, StoreError, audit, from_ms, to_ms};
 use crate::config::VisitorsConfig;
 use crate::model::{Actor, CredentialId, PersonId, Role};
 use crate::visit::signature::Checked;
@@ -28,6 +29,7 @@ use crate::visit::{
 use crate::workflow::{StepKind, check};
 
 pub use badge::{CheckOut, check_out, issue_badge};
+pub use escort::candidates as escorts;
 
 /// What the store needs beside the connection: the `[visitors]` settings and the office zone.
 #[derive(Clone, Copy)]
@@ -184,7 +186,7 @@ pub fn check_in(
             )));
         }
     }
-    check_escort(conn, v.escort_person_id, &doors, now)?;
+    escort::check(conn, v.escort_person_id, &doors, now)?;
 
     let (ttd_name, ttd_image, ttd_mime) = match signature {
         Checked::Typed(name) => (Some(name), None, None),
@@ -242,45 +244,6 @@ pub fn check_in(
         notices::send(conn, &[To::Role(role)], &text, now)?;
     }
     Ok(view)
-}
-
-/// The escort is a staff member with a card and a right, valid now, for every door.
-fn check_escort(
-    conn: &Connection,
-    escort: PersonId,
-    doors: &[String],
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let person = super::people::find(conn, escort)?
-        .ok_or_else(|| StoreError::Invalid(format!("escort_person_id: no person {escort}")))?;
-    let card: Option<i64> = conn
-        .prepare_cached(
-            "SELECT id FROM credential WHERE person_id = ?1 AND status = 'active'
-               AND source NOT LIKE 'visit:%' LIMIT 1",
-        )?
-        .query_row([escort], |r| r.get(0))
-        .optional()?;
-    if card.is_none() {
-        return Err(StoreError::Invalid(format!(
-            "escort_person_id: {} has no active staff card; the escort opens the door first with their own card",
-            person.name
-        )));
-    }
-    let mut stmt = conn.prepare_cached(
-        "SELECT 1 FROM access_right r JOIN access_right_door d ON d.right_id = r.id
-         WHERE r.person_id = ?1 AND d.door_id = ?2 AND r.status = 'active'
-           AND r.valid_from <= ?3 AND r.valid_until > ?3 AND r.source NOT LIKE 'visit:%'",
-    )?;
-    for door in doors {
-        let id = rights::door_id(conn, door)?;
-        if !stmt.exists(params![escort, id, to_ms(now)])? {
-            return Err(StoreError::Invalid(format!(
-                "escort_person_id: {} has no right valid now for door {door:?}",
-                person.name
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// The head of the facility grants or denies the visit; the desk is told.
@@ -469,6 +432,17 @@ pub fn list(conn: &Connection, f: &Filter, now: DateTime<Utc>) -> Result<Vec<Vis
             f.after_id,
             f.limit
         ],
+        now,
+    )
+}
+
+/// The desk's day: visits checked in since `since`, and older ones not checked out yet (the
+/// badge or the identity document may still be out), oldest first.
+pub fn desk(conn: &Connection, since: DateTime<Utc>, now: DateTime<Utc>) -> Result<Vec<VisitView>> {
+    list_where(
+        conn,
+        "v.checked_in_at >= ?1 OR v.checked_out_at IS NULL ORDER BY v.id LIMIT 500",
+        params![to_ms(since)],
         now,
     )
 }

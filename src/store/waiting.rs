@@ -41,8 +41,13 @@ impl WaitingItem {
     /// Whether the item waits for this actor: their role, and their account when it is
     /// addressed to one.
     pub fn is_for(&self, actor: &Actor) -> bool {
-        self.role == actor.role && self.account_id.is_none_or(|a| actor.account_id == Some(a))
+        addressed(self.role, self.account_id, actor)
     }
+}
+
+/// Whether a step for `role`, addressed to `account` when one is named, is this actor's.
+pub fn addressed(role: Role, account: Option<i64>, actor: &Actor) -> bool {
+    role == actor.role && account.is_none_or(|a| actor.account_id == Some(a))
 }
 
 pub fn all(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<WaitingItem>> {

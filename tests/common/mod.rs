@@ -10,5 +10,6 @@ pub mod pcscd;
 pub mod pty;
 pub mod smtp;
 pub mod vpcd;
+pub mod web;
 pub mod webdriver;
 pub mod webhook;

@@ -8,6 +8,7 @@ mod requests;
 mod reviews;
 
 pub(crate) use requests::{involving, issue_card, visible_request};
+pub(crate) use reviews::{close_campaign, decide_review_item, start_campaign};
 
 use std::sync::Arc;
 

@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use super::in_workflow;
 use crate::api::auth::{Auth, DecideReview, ReadWorkflow, RunReviews};
 use crate::api::{ApiError, ApiJson, AppState, Problem};
+use crate::model::Actor;
 use crate::store::Changed;
 use crate::store::reviews::{self, NewReview, Review, ReviewItem, Validity};
 
@@ -43,14 +44,25 @@ async fn start_review(
     Auth(actor, _): Auth<RunReviews>,
     ApiJson(r): ApiJson<NewReview>,
 ) -> Result<(StatusCode, Json<Review>), ApiError> {
-    let review = in_workflow(&s, move |tx, ctx| {
+    Ok((
+        StatusCode::CREATED,
+        Json(start_campaign(&s, actor, r).await?),
+    ))
+}
+
+/// Starts a campaign; the API and the reviews page.
+pub(crate) async fn start_campaign(
+    s: &AppState,
+    actor: Actor,
+    r: NewReview,
+) -> Result<Review, ApiError> {
+    in_workflow(s, move |tx, ctx| {
         Ok((
             reviews::start(tx, ctx, &r, None, &actor, Utc::now())?,
             Changed::none(),
         ))
     })
-    .await?;
-    Ok((StatusCode::CREATED, Json(review)))
+    .await
 }
 
 #[utoipa::path(get, path = "/reviews/{id}", tag = "workflow", params(("id" = i64, Path)),
@@ -84,21 +96,34 @@ async fn decide_item(
     Path((id, item)): Path<(i64, i64)>,
     ApiJson(d): ApiJson<ItemDecision>,
 ) -> Result<Json<ReviewItem>, ApiError> {
-    let item =
-        s.db.write(move |tx| {
+    Ok(Json(
+        decide_review_item(&s, actor, id, item, d.decision, d.comment).await?,
+    ))
+}
+
+/// A penanggung jawab's verdict on one item; the API and the reviews page.
+pub(crate) async fn decide_review_item(
+    s: &AppState,
+    actor: Actor,
+    id: i64,
+    item: i64,
+    decision: Validity,
+    comment: Option<String>,
+) -> Result<ReviewItem, ApiError> {
+    Ok(s.db
+        .write(move |tx| {
             let i = reviews::decide(
                 tx,
                 id,
                 item,
-                d.decision,
-                d.comment.as_deref(),
+                decision,
+                comment.as_deref(),
                 &actor,
                 Utc::now(),
             )?;
             Ok((i, Changed::none()))
         })
-        .await?;
-    Ok(Json(item))
+        .await?)
 }
 
 /// Closes the campaign: rights marked not valid are removed and refused at the door at
@@ -111,9 +136,17 @@ async fn close_review(
     Auth(actor, _): Auth<RunReviews>,
     Path(id): Path<i64>,
 ) -> Result<Json<Review>, ApiError> {
-    let review = in_workflow(&s, move |tx, ctx| {
+    Ok(Json(close_campaign(&s, actor, id).await?))
+}
+
+/// Closes a campaign; the API and the reviews page.
+pub(crate) async fn close_campaign(
+    s: &AppState,
+    actor: Actor,
+    id: i64,
+) -> Result<Review, ApiError> {
+    in_workflow(s, move |tx, ctx| {
         reviews::close(tx, ctx, id, &actor, Utc::now())
     })
-    .await?;
-    Ok(Json(review))
+    .await
 }

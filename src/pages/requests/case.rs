@@ -42,7 +42,7 @@ struct Refused {
 
 /// Whether the request waits for this actor now (their role, and their account where the
 /// step names one), exactly as their inbox says: only then are its buttons shown.
-pub async fn waits_for(
+async fn waits_for(
     s: &AppState,
     case: &'static str,
     id: i64,

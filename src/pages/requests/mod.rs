@@ -20,8 +20,6 @@ use crate::model::Role;
 use crate::store::requests::{self, Filter};
 use crate::workflow::CaseStatus;
 
-pub use case::waits_for;
-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/requests", get(list))
