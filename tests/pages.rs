@@ -515,3 +515,98 @@ fn the_command_line_sets_a_password_from_stdin_and_a_short_one_is_refused() {
     assert!(audit.contains("account.password"), "{audit}");
     assert!(!audit.contains("siti-punya-kata-sandi"));
 }
+
+/// Ticks a checkbox unless it already is.
+fn tick(b: &Browser, css: &str) {
+    let checked = b.execute(
+        "return document.querySelector(arguments[0]).checked",
+        &[json!(css)],
+    );
+    if checked != json!(true) {
+        b.click(css);
+    }
+}
+
+#[test]
+fn a_visitor_is_checked_in_granted_badged_and_checked_out_in_the_browser() {
+    let d = TestDaemon::start_with(ONE_DOOR);
+    let escort = d.grant("E5C0", "iso14443");
+    let r = d.post(
+        "/api/v1/visitor-badges",
+        &json!({ "badge_number": "V-01", "uid": "B0B0" }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    crate::workflow::account(&d, "meja.tamu", "helpdesk");
+    crate::workflow::account(&d, "kepala.lpse", "kepala");
+    set_passwords(&d);
+    let b = Browser::start();
+
+    login(&b, &d, "meja.tamu");
+    b.goto(&format!("{}/ui/visitors", d.base));
+    b.fill("#nama", "Andi Wijaya");
+    b.fill("#instansi", "PT Data Prima Nusantara");
+    b.select("#jenis_identitas", "ktp");
+    b.fill("#no_identitas", "33740112");
+    b.fill("#tujuan", "Penggantian hard disk server SPSE");
+    b.fill("#host", "Budi Santoso");
+    b.select("#escort", &escort.to_string());
+    tick(&b, "input[name=doors][value=ruang-server]");
+    b.fill("#ttd_name", "Andi Wijaya");
+    tick(&b, "#ttd_consent");
+    b.click("#check-in button[type=submit]");
+    // A KTP number is a 16-digit NIK: said next to the field, nothing stored.
+    b.wait_for("#no_identitas-error");
+    assert_eq!(
+        b.attribute("#no_identitas", "aria-invalid").as_deref(),
+        Some("true")
+    );
+    assert_eq!(d.get("/api/v1/visits").body.as_array().unwrap().len(), 0);
+    b.screenshot("pages-visitors-field-error");
+    b.fill("#no_identitas", "3374011203850004");
+    // What was typed and ticked is kept on the page that names the error.
+    assert_eq!(
+        b.attribute("#nama", "value").as_deref(),
+        Some("Andi Wijaya")
+    );
+    tick(&b, "input[name=doors][value=ruang-server]");
+    tick(&b, "#ttd_consent");
+    b.click("#check-in button[type=submit]");
+    b.wait_for_text(".alert.ok", "Tamu tercatat");
+    let visits = d.get("/api/v1/visits").body;
+    let id = visits[0]["id"].as_i64().unwrap();
+    assert_eq!(visits[0]["status"], "waiting_approval", "{visits}");
+    // The desk does not decide.
+    assert!(!b.exists(&format!("#visit-{id} form.decide")));
+    logout(&b);
+
+    login(&b, &d, "kepala.lpse");
+    b.goto(&format!("{}/ui/inbox", d.base));
+    b.click(&format!("#inbox tr[data-case=visit][data-id='{id}'] a"));
+    b.click(&format!("#visit-{id} form.decide button[value=approve]"));
+    b.wait_for_text(".alert.ok", "Kunjungan disetujui");
+    assert_eq!(
+        d.get(&format!("/api/v1/visits/{id}")).body["status"],
+        "approved"
+    );
+    logout(&b);
+
+    login(&b, &d, "meja.tamu");
+    b.goto(&format!("{}/ui/visitors", d.base));
+    b.select(&format!("#badge-{id}"), "V-01");
+    b.click(&format!("#visit-{id} form.badge button"));
+    b.wait_for_text(".alert.ok", "Kartu tamu diserahkan");
+    assert_eq!(
+        d.get(&format!("/api/v1/visits/{id}")).body["badge_number"],
+        "V-01"
+    );
+    b.screenshot("pages-visitors-badge-out");
+    b.click(&format!("#visit-{id} input[name=badge][value=returned]"));
+    b.click(&format!("#visit-{id} input[name=id_returned]"));
+    b.click(&format!("#visit-{id} form.check-out button"));
+    b.wait_for_text(".alert.ok", "Tamu telah keluar");
+    let v = d.get(&format!("/api/v1/visits/{id}")).body;
+    assert!(v["checked_out_at"].is_string(), "{v}");
+    b.screenshot("pages-visitors-checked-out");
+    b.set_window_size(390, 844);
+    b.screenshot("pages-visitors-phone");
+}
