@@ -253,3 +253,30 @@ fn a_visitor_badge_joins_the_pool_from_the_desk_reader() {
     let pool = d.get("/api/v1/visitor-badges").body;
     assert_eq!(pool.as_array().unwrap().len(), 2, "{pool}");
 }
+
+#[test]
+fn the_desk_wait_is_not_cut_short_by_the_request_time_limit() {
+    // A 2 s limit for ordinary requests; the operator waits for the card longer than that.
+    let d = TestDaemon::start_with_server(
+        "request_timeout_seconds = 2",
+        &format!("{ONE_DOOR}\n{SIMULATED_DESK}"),
+    );
+    let s = staff(&d);
+    let id = verified_request(&d, &s);
+    let issued = std::thread::scope(|scope| {
+        let waiting = scope.spawn(|| {
+            post_as(
+                &d,
+                &s.operator,
+                &format!("/api/v1/requests/{id}/issue"),
+                json!({ "enroll_reader": "meja", "enroll_timeout_seconds": 10 }),
+            )
+        });
+        wait_until_waiting(&d);
+        std::thread::sleep(Duration::from_secs(3));
+        let tap = d.post("/api/v1/readers/meja/tap", &json!({ "uid": "04C0FFEE" }));
+        assert_eq!(tap.body["reason"], "enrolled", "{}", tap.body);
+        waiting.join().unwrap()
+    });
+    assert_eq!(issued.0, 200, "{}", issued.1);
+}

@@ -370,6 +370,10 @@ const PAGES: &[&str] = &[
     "/ui/reports/forms/removal/1",
     "/ui/reports/forms/facility-register?month=2026-11",
     "/ui/reports/forms/remote-access?month=2026-11",
+    "/ui/visitors",
+    "/ui/reviews",
+    "/ui/reviews/1",
+    "/ui/dashboard/state",
 ];
 
 const FORMS: &[&str] = &[
@@ -377,6 +381,15 @@ const FORMS: &[&str] = &[
     "/ui/requests/1/decide",
     "/ui/requests/1/issue",
     "/ui/requests/1/inform",
+    "/ui/requests/1/withdraw",
+    "/ui/visitors/check-in",
+    "/ui/visitors/1/decide",
+    "/ui/visitors/1/badge",
+    "/ui/visitors/1/check-out",
+    "/ui/reviews",
+    "/ui/reviews/1/items/1",
+    "/ui/reviews/1/close",
+    "/ui/lang",
     "/ui/logout",
 ];
 

@@ -148,8 +148,7 @@ fn waits_at_desk(method: &axum::http::Method, path: &str) -> bool {
     method == axum::http::Method::POST
         && (issue("/api/v1/requests/")
             || issue("/ui/requests/")
-            || path == "/api/v1/visitor-badges"
-            || path == "/ui/visitor-badges")
+            || path == "/api/v1/visitor-badges")
 }
 
 pub fn router(state: AppState, limits: Limits) -> axum::Router {
