@@ -1,13 +1,12 @@
 //! People, badges and the register at the console, through the running daemon's API.
 
-use std::path::PathBuf;
-
 use anyhow::Context;
 use chrono::Utc;
 use clap::Subcommand;
 use serde_json::{Value, json};
 
 use super::client::Client;
+use super::report::ExportArgs;
 use super::{ApiArgs, print};
 use crate::config::Config;
 use crate::report::TimeSpec;
@@ -111,15 +110,8 @@ pub enum RegisterCmd {
         to: String,
         #[arg(long)]
         door: Option<String>,
-        /// `id` (default) or `en`.
-        #[arg(long)]
-        lang: Option<String>,
-        /// Use `;` as separator (Indonesian-locale spreadsheets).
-        #[arg(long)]
-        semicolon: bool,
-        /// Write to this file instead of standard output.
-        #[arg(long, short)]
-        output: Option<PathBuf>,
+        #[command(flatten)]
+        export: ExportArgs,
         #[command(flatten)]
         api: ApiArgs,
     },
@@ -229,34 +221,12 @@ pub fn register(cmd: RegisterCmd, client: impl Fn(ApiArgs) -> Client) -> anyhow:
             from,
             to,
             door,
-            lang,
-            semicolon,
-            output,
+            export,
             api,
         } => {
             let mut query = vec![("from", from), ("to", to)];
             query.extend(door.map(|v| ("door", v)));
-            query.extend(lang.map(|v| ("lang", v)));
-            if semicolon {
-                query.push(("sep", "semicolon".into()));
-            }
-            let client = client(api);
-            let bytes = match &output {
-                Some(path) => {
-                    let mut f = std::fs::File::create(path)
-                        .with_context(|| format!("cannot create {}", path.display()))?;
-                    client.download("/api/v1/register/export", &query, &mut f)?
-                }
-                None => client.download(
-                    "/api/v1/register/export",
-                    &query,
-                    &mut std::io::stdout().lock(),
-                )?,
-            };
-            if let Some(path) = output {
-                eprintln!("wrote {bytes} bytes to {}", path.display());
-            }
-            Ok(())
+            export.fetch(&client(api), "/api/v1/register/export", query)
         }
     }
 }

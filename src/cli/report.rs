@@ -100,53 +100,22 @@ impl PeriodArgs {
     }
 }
 
+/// Where an export goes and how it reads; the register, visit register, reports and forms
+/// all download this way.
 #[derive(Debug, Args)]
-pub struct OutputArgs {
-    /// `json`, `csv`, `html` or `pdf` (default: from the file's extension, else json).
-    #[arg(long)]
-    format: Option<String>,
+pub struct ExportArgs {
     /// `id` (default) or `en`.
     #[arg(long)]
     lang: Option<String>,
     /// CSV with `;` (Indonesian-locale spreadsheets).
     #[arg(long)]
     semicolon: bool,
-    /// Write to this file (a PDF must go to a file).
+    /// Write to this file instead of standard output (a PDF must go to a file).
     #[arg(long, short)]
     output: Option<PathBuf>,
 }
 
-impl OutputArgs {
-    fn format_from_extension(&self) -> Option<String> {
-        self.output
-            .as_ref()
-            .and_then(|p| p.extension())
-            .and_then(|e| e.to_str())
-            .filter(|e| ["json", "csv", "html", "pdf"].contains(e))
-            .map(str::to_owned)
-    }
-
-    fn format(&self) -> anyhow::Result<String> {
-        let format = self
-            .format
-            .clone()
-            .or_else(|| self.format_from_extension())
-            .unwrap_or_else(|| "json".into());
-        if format == "pdf" && self.output.is_none() {
-            bail!("a PDF goes to a file: add --output FILE.pdf");
-        }
-        Ok(format)
-    }
-
-    fn query(&self, query: &mut Vec<(&'static str, String)>) -> anyhow::Result<()> {
-        query.push(("format", self.format()?));
-        query.extend(self.lang.clone().map(|v| ("lang", v)));
-        if self.semicolon {
-            query.push(("sep", "semicolon".into()));
-        }
-        Ok(())
-    }
-
+impl ExportArgs {
     /// Downloads `path` into the file or standard output.
     pub fn fetch(
         &self,
@@ -154,7 +123,10 @@ impl OutputArgs {
         path: &str,
         mut query: Vec<(&'static str, String)>,
     ) -> anyhow::Result<()> {
-        self.query(&mut query)?;
+        query.extend(self.lang.clone().map(|v| ("lang", v)));
+        if self.semicolon {
+            query.push(("sep", "semicolon".into()));
+        }
         match &self.output {
             Some(file) => {
                 // Written beside the target and renamed, so a failed export leaves no half file.
@@ -163,8 +135,7 @@ impl OutputArgs {
                 let tmp = std::path::PathBuf::from(tmp);
                 let mut f = std::fs::File::create(&tmp)
                     .with_context(|| format!("cannot create {}", tmp.display()))?;
-                let n = client.download(path, &query, &mut f);
-                let n = match n {
+                let n = match client.download(path, &query, &mut f) {
                     Ok(n) => n,
                     Err(e) => {
                         let _ = std::fs::remove_file(&tmp);
@@ -181,6 +152,50 @@ impl OutputArgs {
             }
         }
         Ok(())
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// `json`, `csv`, `html` or `pdf` (default: from the file's extension, else json).
+    #[arg(long)]
+    format: Option<String>,
+    #[command(flatten)]
+    export: ExportArgs,
+}
+
+impl OutputArgs {
+    fn format_from_extension(&self) -> Option<String> {
+        self.export
+            .output
+            .as_ref()
+            .and_then(|p| p.extension())
+            .and_then(|e| e.to_str())
+            .filter(|e| ["json", "csv", "html", "pdf"].contains(e))
+            .map(str::to_owned)
+    }
+
+    fn format(&self) -> anyhow::Result<String> {
+        let format = self
+            .format
+            .clone()
+            .or_else(|| self.format_from_extension())
+            .unwrap_or_else(|| "json".into());
+        if format == "pdf" && self.export.output.is_none() {
+            bail!("a PDF goes to a file: add --output FILE.pdf");
+        }
+        Ok(format)
+    }
+
+    /// Downloads `path` in the chosen format into the file or standard output.
+    pub fn fetch(
+        &self,
+        client: &Client,
+        path: &str,
+        mut query: Vec<(&'static str, String)>,
+    ) -> anyhow::Result<()> {
+        query.push(("format", self.format()?));
+        self.export.fetch(client, path, query)
     }
 }
 
@@ -222,7 +237,7 @@ pub fn run(cmd: ReportCmd, client: impl Fn(ApiArgs) -> Client) -> anyhow::Result
             };
             let mut query = period.query();
             query.extend(door.map(|d| ("door", d)));
-            if out.format.is_none() && out.output.is_some() {
+            if out.format.is_none() && out.export.output.is_some() {
                 // A form is for printing: PDF unless the file's extension says otherwise.
                 out.format = out.format_from_extension().or(Some("pdf".into()));
             }

@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use super::client::Client;
+use super::report::ExportArgs;
 use super::{ApiArgs, print};
 use crate::config::Config;
 
@@ -77,12 +78,8 @@ pub enum VisitCmd {
         from: String,
         #[arg(long)]
         to: String,
-        #[arg(long)]
-        lang: Option<String>,
-        #[arg(long)]
-        semicolon: bool,
-        #[arg(long, short)]
-        output: Option<PathBuf>,
+        #[command(flatten)]
+        export: ExportArgs,
         #[command(flatten)]
         api: ApiArgs,
     },
@@ -284,33 +281,11 @@ pub fn visit(cmd: VisitCmd, config: &Config) -> anyhow::Result<()> {
         VisitCmd::Register {
             from,
             to,
-            lang,
-            semicolon,
-            output,
+            export,
             api,
         } => {
-            let mut query = vec![("from", from), ("to", to)];
-            query.extend(lang.map(|v| ("lang", v)));
-            if semicolon {
-                query.push(("sep", "semicolon".into()));
-            }
-            let client = client(config, api);
-            match &output {
-                Some(path) => {
-                    let mut f = std::fs::File::create(path)
-                        .with_context(|| format!("cannot create {}", path.display()))?;
-                    let n = client.download("/api/v1/visit-register/export", &query, &mut f)?;
-                    eprintln!("wrote {n} bytes to {}", path.display());
-                }
-                None => {
-                    client.download(
-                        "/api/v1/visit-register/export",
-                        &query,
-                        &mut std::io::stdout().lock(),
-                    )?;
-                }
-            }
-            Ok(())
+            let query = vec![("from", from), ("to", to)];
+            export.fetch(&client(config, api), "/api/v1/visit-register/export", query)
         }
     }
 }
