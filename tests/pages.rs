@@ -49,6 +49,20 @@ fn login(b: &Browser, d: &TestDaemon, username: &str) {
     b.wait_for(".who");
 }
 
+/// Every control a person fills in has a label a screen reader announces, and the page says
+/// its language.
+fn assert_labelled(b: &Browser) {
+    let unlabelled = b.execute(
+        "return [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]\
+           .filter(e => e.labels.length === 0 && !e.getAttribute('aria-label'))\
+           .map(e => e.outerHTML)",
+        &[],
+    );
+    assert_eq!(unlabelled, json!([]), "at {}", b.current_url());
+    let lang = b.execute("return document.documentElement.lang", &[]);
+    assert_eq!(lang, json!("id"), "at {}", b.current_url());
+}
+
 fn logout(b: &Browser) {
     b.click("form.logout button");
     b.wait_for("#username");
@@ -92,6 +106,7 @@ fn a_request_walks_the_chain_in_the_browser_and_its_card_opens_the_door() {
     b.fill("#password", "salah-sekali-ini");
     b.click("form button[type=submit]");
     b.wait_for_text("#login-error", "kata sandi atau token salah");
+    assert_labelled(&b);
     assert!(b.cookie("lawang_session").is_none());
     b.screenshot("pages-login-error");
 
@@ -101,6 +116,7 @@ fn a_request_walks_the_chain_in_the_browser_and_its_card_opens_the_door() {
     assert!(cookie.http_only && cookie.secure, "{cookie:?}");
     assert_eq!(cookie.same_site, "Strict", "{cookie:?}");
     b.goto(&format!("{}/ui/requests/new", d.base));
+    assert_labelled(&b);
     fill_request(&b);
     b.fill("#purpose", "");
     b.click("form.card button[type=submit]");
@@ -135,6 +151,7 @@ fn a_request_walks_the_chain_in_the_browser_and_its_card_opens_the_door() {
     login(&b, &d, "pak.atasan");
     b.goto(&format!("{}/ui/inbox", d.base));
     b.wait_for(&format!("#inbox tr[data-id='{id}']"));
+    assert_labelled(&b);
     b.screenshot("pages-inbox-atasan");
     b.click(&format!("#inbox tr[data-id='{id}'] button[value=approve]"));
     b.wait_for_text(".alert.ok", "Disetujui");
@@ -182,6 +199,7 @@ fn a_request_walks_the_chain_in_the_browser_and_its_card_opens_the_door() {
     b.wait_for("form[action$='/issue']");
     b.select("#enroll_reader", "meja");
     b.fill("#badge_number", "RS-031");
+    assert_labelled(&b);
     b.screenshot("pages-issue-form");
     std::thread::scope(|scope| {
         scope.spawn(|| {
@@ -231,6 +249,7 @@ fn a_request_walks_the_chain_in_the_browser_and_its_card_opens_the_door() {
     // The Kasi downloads the month's access report.
     login(&b, &d, "kasi");
     b.goto(&format!("{}/ui/reports", d.base));
+    assert_labelled(&b);
     b.screenshot("pages-reports");
     b.select("#format", "pdf");
     b.click("form[action='/ui/reports/access'] button[type=submit]");
@@ -556,6 +575,7 @@ fn a_visitor_is_checked_in_granted_badged_and_checked_out_in_the_browser() {
 
     login(&b, &d, "meja.tamu");
     b.goto(&format!("{}/ui/visitors", d.base));
+    assert_labelled(&b);
     b.fill("#nama", "Andi Wijaya");
     b.fill("#instansi", "PT Data Prima Nusantara");
     b.select("#jenis_identitas", "ktp");
@@ -608,6 +628,7 @@ fn a_visitor_is_checked_in_granted_badged_and_checked_out_in_the_browser() {
     b.select(&format!("#badge-{id}"), "V-01");
     b.click(&format!("#visit-{id} form.badge button"));
     b.wait_for_text(".alert.ok", "Kartu tamu diserahkan");
+    assert_labelled(&b);
     assert_eq!(
         d.get(&format!("/api/v1/visits/{id}")).body["badge_number"],
         "V-01"
