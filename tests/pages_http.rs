@@ -1,7 +1,10 @@
 //! The operator pages over real HTTP with a real login: Meja Tamu (procedure 4) and Review
 //! Akses (procedure 2) driven through their forms, checked against the API's view, and the
 //! refusals: a field error in Indonesian, a button another role does not see and cannot
-//! forge, a form without this session's token.
+//! forge, a form without this session's token; and both pages in English when chosen
+//! (`english`).
+
+mod english;
 
 use serde_json::{Value, json};
 

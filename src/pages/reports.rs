@@ -12,7 +12,7 @@ use chrono::{Datelike, Utc};
 use maud::{Markup, html};
 
 use super::PageError;
-use super::layout::{self, may};
+use super::layout::{self, Tr, may};
 use super::session::Staff;
 use crate::api::auth::{Auth, Authenticated, ReadAccess, ReadReports, ReadVisits, ReadWorkflow};
 use crate::api::forms::{self, ListQuery, OutputQuery};
@@ -33,46 +33,55 @@ pub fn routes() -> Router<AppState> {
 
 async fn index(State(s): State<AppState>, staff: Staff<ReadReports>) -> Markup {
     let role = staff.session.actor.role;
+    let t = Tr::of(&staff.session);
     let today = Utc::now().with_timezone(&s.timezone).date_naive();
     let month = format!("{:04}-{:02}", today.year(), today.month());
     let output = html! {
         label for="format" { "Format" }
         select #format name="format" {
-            option value="pdf" { "PDF (untuk dicetak)" }
-            option value="csv" { "CSV (lembar kerja)" }
+            option value="pdf" { (t.s("PDF (untuk dicetak)", "PDF (to print)")) }
+            option value="csv" { (t.s("CSV (lembar kerja)", "CSV (spreadsheet)")) }
             option value="html" { "HTML" }
         }
-        label for="lang" { "Bahasa" }
-        select #lang name="lang" { option value="id" { "Indonesia" } option value="en" { "English" } }
+        label for="lang" { (t.s("Bahasa", "Language")) }
+        select #lang name="lang" {
+            option value="id" { "Indonesia" }
+            option value="en" selected[t.0 == crate::report::Lang::En] { "English" }
+        }
     };
     let body = html! {
         section.card aria-labelledby="report-h" {
-            h2 #report-h { "Laporan akses berkala" }
-            p.muted { "Masuk dan keluar per orang, percobaan yang ditolak, akses di luar jam kerja, alarm, kunjungan, langkah yang terlambat, hak yang akan berakhir dan yang tidak dipakai." }
+            h2 #report-h { (t.s("Laporan akses berkala", "Periodic access report")) }
+            p.muted { (t.s("Masuk dan keluar per orang, percobaan yang ditolak, akses di luar jam kerja, alarm, kunjungan, langkah yang terlambat, hak yang akan berakhir dan yang tidak dipakai.",
+                "Entries and exits per person, refused attempts, access outside working hours, alarms, visits, overdue steps, rights about to end and rights not used.")) }
             form method="get" action="/ui/reports/access" {
-                label for="month" { "Bulan" }
+                label for="month" { (t.s("Bulan", "Month")) }
                 input #month type="month" name="month" value=(month) required;
                 (output)
-                button type="submit" { "Unduh laporan" }
+                button type="submit" { (t.s("Unduh laporan", "Download the report")) }
             }
         }
         section.card aria-labelledby="forms-h" {
-            h2 #forms-h { "Formulir SOP" }
+            h2 #forms-h { (t.s("Formulir SOP", "The SOP's forms")) }
             ul {
                 @if may::<ReadAccess>(role) {
-                    li { a href="/ui/reports/forms/access-list" { "Formulir Daftar Akses Ruang Server (PDF)" } }
+                    li { a href="/ui/reports/forms/access-list" { (t.s("Formulir Daftar Akses Ruang Server (PDF)", "Formulir Daftar Akses Ruang Server: the server room access list (PDF)")) } }
                 }
                 @if may::<ReadVisits>(role) {
-                    li { a href={"/ui/reports/forms/facility-register?month=" (month)} { "Formulir Pencatatan Penggunaan Fasilitas, bulan ini (PDF)" } }
+                    li { a href={"/ui/reports/forms/facility-register?month=" (month)} { (t.s("Formulir Pencatatan Penggunaan Fasilitas, bulan ini (PDF)", "Formulir Pencatatan Penggunaan Fasilitas: the facility register, this month (PDF)")) } }
                 }
                 @if may::<ReadWorkflow>(role) {
-                    li { a href={"/ui/reports/forms/remote-access?month=" (month)} { "Formulir Pencatatan Pemberian Remote Akses, bulan ini (PDF)" } }
+                    li { a href={"/ui/reports/forms/remote-access?month=" (month)} { (t.s("Formulir Pencatatan Pemberian Remote Akses, bulan ini (PDF)", "Formulir Pencatatan Pemberian Remote Akses: remote access granted, this month (PDF)")) } }
                 }
             }
-            p.muted { "Formulir permintaan, reviu dan penghapusan ada di halaman masing-masing." }
+            p.muted { (t.s("Formulir permintaan, reviu dan penghapusan ada di halaman masing-masing.", "The request, review and removal forms are on their own pages.")) }
         }
     };
-    layout::page("Laporan & formulir", &staff.session, body)
+    layout::page(
+        t.s("Laporan & formulir", "Reports & forms"),
+        &staff.session,
+        body,
+    )
 }
 
 /// The API's handler, as the session's actor.

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::PageError;
 use super::form::{Check, Fields, csrf, input, start_of};
-use super::layout::{self, may, when};
+use super::layout::{self, Tr, may, when};
 use super::session::{Posted, Staff};
 use crate::api::auth::{DecideReview, ReadWorkflow, RunReviews};
 use crate::api::workflow::{close_campaign, decide_review_item, start_campaign};
@@ -39,17 +39,17 @@ struct Done {
     done: Option<String>,
 }
 
-fn status_label(status: &str) -> &'static str {
+fn status_label(status: &str, t: Tr) -> &'static str {
     match status {
-        "open" => "Berjalan",
-        _ => "Ditutup",
+        "open" => t.s("Berjalan", "Open"),
+        _ => t.s("Ditutup", "Closed"),
     }
 }
 
-fn undecided_label(u: Undecided) -> &'static str {
+fn undecided_label(u: Undecided, t: Tr) -> &'static str {
     match u {
-        Undecided::Keep => "dipertahankan",
-        Undecided::Remove => "dihapus",
+        Undecided::Keep => t.s("dipertahankan", "kept"),
+        Undecided::Remove => t.s("dihapus", "removed"),
     }
 }
 
@@ -70,19 +70,23 @@ async fn list_page(
     let all = s.db.read(reviews::list).await?;
     let tz = s.timezone;
     let open = all.iter().find(|r| r.status == "open").map(|r| r.id);
-    let empty = (Fields::default(), Check::default());
+    let t = Tr::of(session);
+    let empty = (Fields::default(), Check::new(t));
     let (f, check) = typed.unwrap_or((&empty.0, &empty.1));
     let default = s.workflow.review.default_undecided;
     let body = html! {
         (layout::done(done, session))
-        @if all.is_empty() { p.muted #reviews-empty { "Belum ada reviu hak akses." } }
+        @if all.is_empty() { p.muted #reviews-empty { (t.s("Belum ada reviu hak akses.", "No access reviews yet.")) } }
         @else {
             div.table-wrap { table #reviews {
-                thead { tr { th { "No." } th { "Judul" } th { "Status" } th { "Dimulai" } th { "Batas waktu" } th { "Ditutup" } th { "Oleh" } } }
+                thead { tr {
+                    th { "No." } th { (t.s("Judul", "Title")) } th { "Status" } th { (t.s("Dimulai", "Started")) }
+                    th { (t.s("Batas waktu", "Deadline")) } th { (t.s("Ditutup", "Closed")) } th { (t.s("Oleh", "By")) }
+                } }
                 tbody { @for r in &all { tr id={"review-" (r.id)} {
                     td { a href={"/ui/reviews/" (r.id)} { (r.id) } }
                     td { a href={"/ui/reviews/" (r.id)} { (r.title) } }
-                    td { (status_label(&r.status)) }
+                    td { (status_label(&r.status, t)) }
                     td { (when(r.started_at, tz)) }
                     td { (when(r.deadline, tz)) }
                     td { @if let Some(c) = r.closed_at { (when(c, tz)) } }
@@ -92,30 +96,37 @@ async fn list_page(
         }
         @if may::<RunReviews>(session.actor.role) {
             section.card #start-review aria-labelledby="start-h" {
-                h2 #start-h { "Mulai reviu hak akses" }
+                h2 #start-h { (t.s("Mulai reviu hak akses", "Start an access review")) }
                 @if let Some(id) = open {
-                    p.muted { "Reviu no. " a href={"/ui/reviews/" (id)} { (id) } " masih berjalan; tutup dahulu sebelum memulai yang baru." }
+                    p.muted {
+                        (t.s("Reviu no. ", "Review no. ")) a href={"/ui/reviews/" (id)} { (id) }
+                        (t.s(" masih berjalan; tutup dahulu sebelum memulai yang baru.", " is still open; close it before starting a new one."))
+                    }
                 } @else {
-                    @if !check.ok() { div.alert.error role="alert" { "Periksa isian yang ditandai di bawah." } }
+                    @if !check.ok() { div.alert.error role="alert" { (t.s("Periksa isian yang ditandai di bawah.", "Check the fields marked below.")) } }
                     form method="post" action="/ui/reviews" novalidate {
                         (csrf(&session.csrf))
-                        (input("title", "Judul (kosongkan untuk \"Review Akses <tanggal>\")", f.get("title"), Some(check), "text", false))
-                        (input("deadline", "Batas waktu (tanggal terakhir; kosongkan untuk bawaan)", f.get("deadline"), Some(check), "date", false))
+                        (input("title", t.s("Judul (kosongkan untuk \"Review Akses <tanggal>\")", "Title (leave empty for \"Review Akses <date>\")"), f.get("title"), Some(check), "text", false))
+                        (input("deadline", t.s("Batas waktu (tanggal terakhir; kosongkan untuk bawaan)", "Deadline (the last day; leave empty for the default)"), f.get("deadline"), Some(check), "date", false))
                         div.field {
-                            label for="default_undecided" { "Hak yang tidak diputuskan sampai ditutup" }
+                            label for="default_undecided" { (t.s("Hak yang tidak diputuskan sampai ditutup", "Rights not decided by the close")) }
                             select #default_undecided name="default_undecided" {
-                                option value="" { "bawaan: " (undecided_label(default)) }
-                                option value="keep" selected[f.get("default_undecided") == "keep"] { "dipertahankan" }
-                                option value="remove" selected[f.get("default_undecided") == "remove"] { "dihapus" }
+                                option value="" { (t.s("bawaan: ", "default: ")) (undecided_label(default, t)) }
+                                option value="keep" selected[f.get("default_undecided") == "keep"] { (undecided_label(Undecided::Keep, t)) }
+                                option value="remove" selected[f.get("default_undecided") == "remove"] { (undecided_label(Undecided::Remove, t)) }
                             }
                         }
-                        button type="submit" { "Mulai reviu" }
+                        button type="submit" { (t.s("Mulai reviu", "Start the review")) }
                     }
                 }
             }
         }
     };
-    Ok(layout::page("Reviu hak akses", session, body))
+    Ok(layout::page(
+        t.s("Reviu hak akses", "Access reviews"),
+        session,
+        body,
+    ))
 }
 
 async fn start(
@@ -123,11 +134,12 @@ async fn start(
     posted: Posted<RunReviews>,
 ) -> Result<Response, PageError> {
     let f = &posted.fields;
-    let mut check = Check::default();
+    let t = Tr::of(&posted.staff.session);
+    let mut check = Check::new(t);
     let tz = s.timezone;
     let deadline = match f.opt("deadline") {
         Some(_) => check
-            .date(f, "deadline", "Batas waktu")
+            .date(f, "deadline", t.s("Batas waktu", "The deadline"))
             // The last day is included: the campaign ends when the next day begins.
             .map(|d| start_of(d + Duration::days(1), tz)),
         None => None,
@@ -158,14 +170,20 @@ async fn start(
         Err(ApiError::BadRequest(m)) if m.starts_with("deadline") => {
             check.fail(
                 "deadline",
-                "Batas waktu harus sesudah hari ini dan paling lama setahun lagi.",
+                t.s(
+                    "Batas waktu harus sesudah hari ini dan paling lama setahun lagi.",
+                    "The deadline must be after today and at most a year from now.",
+                ),
             );
             again(&check).await
         }
         Err(ApiError::BadRequest(m)) if m.starts_with("title") => {
             check.fail(
                 "title",
-                "Judul terlalu panjang atau berisi karakter kendali.",
+                t.s(
+                    "Judul terlalu panjang atau berisi karakter kendali.",
+                    "The title is too long or contains control characters.",
+                ),
             );
             again(&check).await
         }
@@ -186,7 +204,7 @@ fn millis(v: &Value) -> Option<DateTime<Utc>> {
 }
 
 /// The right as it was frozen, in a line.
-fn summary(item: &ReviewItem, tz: chrono_tz::Tz) -> String {
+fn summary(item: &ReviewItem, tz: chrono_tz::Tz, t: Tr) -> String {
     let s = &item.summary;
     let text = |k: &str| s[k].as_str().unwrap_or("").to_owned();
     match item.right_kind {
@@ -196,25 +214,32 @@ fn summary(item: &ReviewItem, tz: chrono_tz::Tz) -> String {
                 .map(|a| a.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default();
             let until = millis(&s["valid_until"]).map_or(String::new(), |t| when(t, tz));
-            format!("Pintu {} s.d. {until}", doors.join(", "))
+            format!(
+                "{} {} {} {until}",
+                t.s("Pintu", "Doors"),
+                doors.join(", "),
+                t.s("s.d.", "until")
+            )
         }
         RightKind::Logical => {
             let until = millis(&s["planned_until"]).map_or(String::new(), |t| when(t, tz));
             format!(
-                "Akun {} {} ({}) s.d. {until}",
+                "{} {} {} ({}) {} {until}",
+                t.s("Akun", "Account"),
                 text("kind"),
                 text("username"),
-                text("hak_akses")
+                text("hak_akses"),
+                t.s("s.d.", "until")
             )
         }
     }
 }
 
-fn decision_label(d: Option<Validity>) -> &'static str {
+fn decision_label(d: Option<Validity>, t: Tr) -> &'static str {
     match d {
-        Some(Validity::Valid) => "Masih valid",
-        Some(Validity::NotValid) => "Tidak valid",
-        None => "Belum diputuskan",
+        Some(Validity::Valid) => t.s("Masih valid", "Still valid"),
+        Some(Validity::NotValid) => t.s("Tidak valid", "Not valid"),
+        None => t.s("Belum diputuskan", "Not decided yet"),
     }
 }
 
@@ -228,57 +253,63 @@ async fn show(
     let tz = s.timezone;
     let actor = staff.actor();
     let token = &staff.session.csrf;
+    let t = Tr::of(&staff.session);
     let body = html! {
         (layout::done(q.done.as_deref(), &staff.session))
         dl.facts {
-            dt { "Status" } dd #status { (status_label(&r.status)) }
-            dt { "Dimulai" } dd { (when(r.started_at, tz)) " oleh " (r.started_by) }
-            dt { "Batas waktu" } dd { (when(r.deadline, tz)) }
-            @if let Some(c) = r.closed_at { dt { "Ditutup" } dd { (when(c, tz)) } }
-            dt { "Hak yang tidak diputuskan" } dd { (undecided_label(r.default_undecided)) }
-            dt { "Jumlah" } dd #counts {
-                (r.total) " hak: " (r.valid) " masih valid, " (r.not_valid) " tidak valid, "
-                (r.undecided) " belum diputuskan"
+            dt { "Status" } dd #status { (status_label(&r.status, t)) }
+            dt { (t.s("Dimulai", "Started")) } dd { (when(r.started_at, tz)) (t.s(" oleh ", " by ")) (r.started_by) }
+            dt { (t.s("Batas waktu", "Deadline")) } dd { (when(r.deadline, tz)) }
+            @if let Some(c) = r.closed_at { dt { (t.s("Ditutup", "Closed")) } dd { (when(c, tz)) } }
+            dt { (t.s("Hak yang tidak diputuskan", "Rights not decided")) } dd { (undecided_label(r.default_undecided, t)) }
+            dt { (t.s("Jumlah", "Count")) } dd #counts {
+                (r.total) (t.s(" hak: ", " rights: ")) (r.valid) (t.s(" masih valid, ", " still valid, "))
+                (r.not_valid) (t.s(" tidak valid, ", " not valid, "))
+                (r.undecided) (t.s(" belum diputuskan", " not decided yet"))
             }
         }
-        p { a href={"/ui/reports/forms/review/" (r.id)} { "Unduh formulir Review Akses (PDF)" } }
+        p { a href={"/ui/reports/forms/review/" (r.id)} { (t.s("Unduh formulir Review Akses (PDF)", "Download the Review Akses form (PDF)")) } }
         @if r.status == "open" && may::<RunReviews>(actor.role) {
             form.card method="post" action={"/ui/reviews/" (r.id) "/close"} {
                 (csrf(token))
-                p { "Menutup reviu: hak yang tidak valid langsung dihapus dan ditolak di pintu; yang belum diputuskan "
-                    (undecided_label(r.default_undecided)) "." }
-                button.danger type="submit" { "Tutup reviu" }
+                p {
+                    (t.s("Menutup reviu: hak yang tidak valid langsung dihapus dan ditolak di pintu; yang belum diputuskan ",
+                         "Closing the review: rights not valid are removed at once and refused at the door; those not decided are "))
+                    (undecided_label(r.default_undecided, t)) "."
+                }
+                button.danger type="submit" { (t.s("Tutup reviu", "Close the review")) }
             }
         }
-        @if r.items.is_empty() { p.muted { "Tidak ada hak akses yang berlaku saat reviu dimulai." } }
+        @if r.items.is_empty() { p.muted { (t.s("Tidak ada hak akses yang berlaku saat reviu dimulai.", "No access rights were valid when the review started.")) } }
         @else {
             div.table-wrap { table #items {
                 thead { tr {
-                    th { "No." } th { "Pemegang" } th { "Hak akses" } th { "Penanggung jawab" }
-                    th { "Keputusan" } th { "Komentar" } th { "Hasil" } th { "Tindakan" }
+                    th { "No." } th { (t.s("Pemegang", "Holder")) } th { (t.s("Hak akses", "Access right")) }
+                    th { (t.role(Role::PenanggungJawab)) } th { (t.s("Keputusan", "Decision")) }
+                    th { (t.s("Komentar", "Comment")) } th { (t.s("Hasil", "Outcome")) } th { (t.s("Tindakan", "Actions")) }
                 } }
                 tbody { @for i in &r.items { tr id={"item-" (i.id)} data-decision=[i.decision.map(|d| match d { Validity::Valid => "valid", Validity::NotValid => "not_valid" })] {
                     td { (i.id) }
                     td { (i.holder_name) }
-                    td { (summary(i, tz)) }
-                    td { (i.penanggung_jawab.as_deref().unwrap_or("(siapa saja)")) }
+                    td { (summary(i, tz, t)) }
+                    td { (i.penanggung_jawab.as_deref().unwrap_or(t.s("(siapa saja)", "(anyone)"))) }
                     td.decision {
-                        (decision_label(i.decision))
+                        (decision_label(i.decision, t))
                         @if let (Some(by), Some(at)) = (&i.decided_by, i.decided_at) { br; span.muted { (by) ", " (when(at, tz)) } }
                     }
                     td { (i.comment.as_deref().unwrap_or("")) }
                     td { @match i.outcome.as_deref() {
-                        Some("removed") => "dihapus",
-                        Some("kept") => "dipertahankan",
+                        Some("removed") => (undecided_label(Undecided::Remove, t)),
+                        Some("kept") => (undecided_label(Undecided::Keep, t)),
                         _ => "",
                     } @if let Some(n) = &i.outcome_note { br; span.muted { (n) } } }
                     td { @if may_decide(&r, i, &actor) {
                         form.inline method="post" action={"/ui/reviews/" (r.id) "/items/" (i.id)} {
                             (csrf(token))
-                            label for={"comment-" (i.id)} { "Komentar" }
+                            label for={"comment-" (i.id)} { (t.s("Komentar", "Comment")) }
                             input id={"comment-" (i.id)} name="comment" value=(i.comment.as_deref().unwrap_or(""));
-                            button name="decision" value="valid" { "Masih valid" }
-                            button.reject name="decision" value="not_valid" { "Tidak valid" }
+                            button name="decision" value="valid" { (decision_label(Some(Validity::Valid), t)) }
+                            button.reject name="decision" value="not_valid" { (decision_label(Some(Validity::NotValid), t)) }
                         }
                     } }
                 } } }
@@ -286,7 +317,12 @@ async fn show(
         }
     };
     Ok(layout::page(
-        &format!("Reviu hak akses no. {}: {}", r.id, r.title),
+        &format!(
+            "{} {}: {}",
+            t.s("Reviu hak akses no.", "Access review no."),
+            r.id,
+            r.title
+        ),
         &staff.session,
         body,
     ))

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::PageError;
 use super::form::{Check, Fields, csrf};
-use super::layout::{self, may, when};
+use super::layout::{self, Tr, may, when};
 use super::session::{Posted, Staff};
 use crate::api::auth::{Authenticated, CheckInVisitors, DecideVisits, Permission, ReadVisits};
 use crate::api::visits::{check_out_visit, decide_visit, hand_out_badge};
@@ -26,7 +26,7 @@ use crate::store::sessions::Session;
 use crate::store::visitor_badges::{self, PoolStatus, VisitorBadge};
 use crate::store::visits::{self, CheckOut, VisitView};
 use crate::store::waiting;
-use crate::visit::{self, BadgeOutcome, VisitError, VisitStatus};
+use crate::visit::{self, BadgeOutcome, IdKind, VisitError, VisitStatus};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -37,13 +37,30 @@ pub fn routes() -> Router<AppState> {
         .route("/visitors/{id}/check-out", post(check_out))
 }
 
-fn status_label(s: VisitStatus) -> &'static str {
+fn status_label(s: VisitStatus, t: Tr) -> &'static str {
     match s {
-        VisitStatus::WaitingApproval => "Menunggu izin kepala fasilitas",
-        VisitStatus::Approved => "Diizinkan; kartu tamu belum diserahkan",
-        VisitStatus::Denied => "Tidak diizinkan",
-        VisitStatus::Active => "Sedang berkunjung",
-        VisitStatus::Closed => "Selesai",
+        VisitStatus::WaitingApproval => t.s(
+            "Menunggu izin kepala fasilitas",
+            "Waiting for the head of the facility's approval",
+        ),
+        VisitStatus::Approved => t.s(
+            "Diizinkan; kartu tamu belum diserahkan",
+            "Approved; visitor badge not handed out yet",
+        ),
+        VisitStatus::Denied => t.s("Tidak diizinkan", "Denied"),
+        VisitStatus::Active => t.s("Sedang berkunjung", "Visiting now"),
+        VisitStatus::Closed => t.s("Selesai", "Finished"),
+    }
+}
+
+/// The kind of identity document, in the page's language (KTP and SIM are Indonesian
+/// documents: their names stay, explained in English).
+fn id_kind_label(k: IdKind, t: Tr) -> &'static str {
+    match k {
+        IdKind::Ktp => t.s(k.label(), "KTP (identity card)"),
+        IdKind::Sim => t.s(k.label(), "SIM (driving licence)"),
+        IdKind::Paspor => t.s(k.label(), "Passport"),
+        IdKind::Other => t.s(k.label(), "Other"),
     }
 }
 
@@ -139,7 +156,9 @@ pub(super) async fn desk(
             Ok((rows, free))
         })
         .await?;
+    let t = Tr::of(session);
     let ctx = Row {
+        t,
         csrf: &session.csrf,
         mine: &mine,
         desk: desk_acts,
@@ -155,26 +174,27 @@ pub(super) async fn desk(
         (layout::done(shown.done, session))
         @if let Some(e) = &shown.row { div.alert.error role="alert" { (e.message) } }
         section aria-labelledby="visits-h" {
-            h2 #visits-h { "Kunjungan hari ini dan yang belum selesai" }
-            @if rows.is_empty() && reads { p.muted #visits-empty { "Belum ada kunjungan hari ini." } }
-            @else if rows.is_empty() { p.muted #visits-empty { "Tidak ada kunjungan yang menunggu keputusan Anda." } }
+            h2 #visits-h { (t.s("Kunjungan hari ini dan yang belum selesai", "Today's visits and those not finished")) }
+            @if rows.is_empty() && reads { p.muted #visits-empty { (t.s("Belum ada kunjungan hari ini.", "No visits today yet.")) } }
+            @else if rows.is_empty() { p.muted #visits-empty { (t.s("Tidak ada kunjungan yang menunggu keputusan Anda.", "No visits are waiting for your decision.")) } }
             @else {
                 div.table-wrap { table #visits {
                     thead {
                         tr {
                             th rowspan="2" { "No." }
-                            th colspan="5" { "Identitas" }
-                            th rowspan="2" { "No. Badge" }
-                            th colspan="3" { "Waktu" }
-                            th rowspan="2" { "Tujuan" }
-                            th rowspan="2" { "Fasilitas" }
-                            th rowspan="2" { "TTD" }
+                            th colspan="5" { (t.s("Identitas", "Identity")) }
+                            th rowspan="2" { (t.s("No. Badge", "Badge no.")) }
+                            th colspan="3" { (t.s("Waktu", "Time")) }
+                            th rowspan="2" { (t.s("Tujuan", "Purpose")) }
+                            th rowspan="2" { (t.s("Fasilitas", "Equipment")) }
+                            th rowspan="2" { (t.s("TTD", "Signature")) }
                             th rowspan="2" { "Status" }
-                            th rowspan="2" { "Tindakan" }
+                            th rowspan="2" { (t.s("Tindakan", "Actions")) }
                         }
                         tr {
-                            th { "Nama" } th { "Instansi" } th { "Alamat" } th { "Jenis Identitas" }
-                            th { "No. Identitas" } th { "Tanggal" } th { "Jam Masuk" } th { "Jam Keluar" }
+                            th { (t.s("Nama", "Name")) } th { (t.s("Instansi", "Agency")) } th { (t.s("Alamat", "Address")) }
+                            th { (t.s("Jenis Identitas", "Identity document")) } th { (t.s("No. Identitas", "Identity no.")) }
+                            th { (t.s("Tanggal", "Date")) } th { (t.s("Jam Masuk", "Time in")) } th { (t.s("Jam Keluar", "Time out")) }
                         }
                     }
                     tbody { @for v in &rows { (row(v, reads, &ctx)) } }
@@ -183,11 +203,16 @@ pub(super) async fn desk(
         }
         @if let Some(form) = check_in { (form) }
     };
-    Ok(layout::page("Meja Tamu", session, body))
+    Ok(layout::page(
+        t.s("Meja Tamu", "Visitors desk"),
+        session,
+        body,
+    ))
 }
 
 /// What every row needs to draw its buttons.
 struct Row<'a> {
+    t: Tr,
     csrf: &'a str,
     /// The visits waiting for this actor's decision.
     mine: &'a [i64],
@@ -209,8 +234,9 @@ impl Row<'_> {
 fn row(v: &VisitView, reads: bool, c: &Row) -> Markup {
     let id_kind = match &v.jenis_identitas_lain {
         Some(other) => other.clone(),
-        None => v.jenis_identitas.label().to_owned(),
+        None => id_kind_label(v.jenis_identitas, c.t).to_owned(),
     };
+    let t = c.t;
     let local = v.checked_in_at.with_timezone(&c.tz);
     html! {
         tr id={"visit-" (v.id)} data-status=(v.status.as_str()) {
@@ -219,7 +245,7 @@ fn row(v: &VisitView, reads: bool, c: &Row) -> Markup {
             td { (v.instansi.as_deref().unwrap_or("")) }
             @if reads {
                 td { (v.alamat.as_deref().unwrap_or("")) }
-                td { (id_kind) @if v.id_deposited { br; span.muted { "dititipkan" } } }
+                td { (id_kind) @if v.id_deposited { br; span.muted { (t.s("dititipkan", "deposited")) } } }
                 td { (v.no_identitas) }
             } @else {
                 td colspan="3" { span.muted { "—" } }
@@ -230,19 +256,19 @@ fn row(v: &VisitView, reads: bool, c: &Row) -> Markup {
             td { @if let Some(out) = v.checked_out_at { (out.with_timezone(&c.tz).format("%H:%M")) } }
             td {
                 (v.tujuan) br;
-                span.muted { "Yang dituju: " (v.host) br; "Pendamping: " (v.escort_name) }
+                span.muted { (t.s("Yang dituju: ", "Visiting: ")) (v.host) br; (t.s("Pendamping: ", "Escort: ")) (v.escort_name) }
             }
             td { @for e in &v.equipment {
                 (e.jenis) @if let Some(n) = &e.no_seri { " (" (n) ")" } br;
             } }
-            td { @match &v.ttd.name { Some(n) => (n), None => span.muted { "gambar" } } }
+            td { @match &v.ttd.name { Some(n) => (n), None => span.muted { (t.s("gambar", "drawn")) } } }
             td.status {
-                (status_label(v.status))
+                (status_label(v.status, t))
                 @if let Some(w) = &v.waiting {
-                    br; span.muted { "batas " (when(w.due_at, c.tz)) }
-                    @if w.overdue { " " span.overdue { "terlambat" } }
+                    br; span.muted { (t.s("batas ", "due ")) (when(w.due_at, c.tz)) }
+                    @if w.overdue { " " span.overdue { (t.s("terlambat", "overdue")) } }
                 }
-                @if let Some(n) = &v.decision_note { br; span.muted { "Catatan: " (n) } }
+                @if let Some(n) = &v.decision_note { br; span.muted { (t.s("Catatan: ", "Note: ")) (n) } }
             }
             td.actions { (actions(v, c)) }
         }
@@ -251,6 +277,7 @@ fn row(v: &VisitView, reads: bool, c: &Row) -> Markup {
 
 fn actions(v: &VisitView, c: &Row) -> Markup {
     let id = v.id;
+    let t = c.t;
     let field_error = |field: &str| {
         html! { @if let Some(e) = c.error(id, field) { p.field-error role="alert" { (e) } } }
     };
@@ -258,23 +285,23 @@ fn actions(v: &VisitView, c: &Row) -> Markup {
         @if c.mine.contains(&id) {
             form.inline.decide method="post" action={"/ui/visitors/" (id) "/decide"} {
                 (csrf(c.csrf))
-                label for={"note-" (id)} { "Catatan (wajib bila menolak)" }
+                label for={"note-" (id)} { (t.s("Catatan (wajib bila menolak)", "Note (required to deny)")) }
                 input id={"note-" (id)} name="note";
                 (field_error("note"))
-                button name="decision" value="approve" { "Izinkan" }
-                button.reject name="decision" value="deny" { "Tolak" }
+                button name="decision" value="approve" { (t.s("Izinkan", "Approve")) }
+                button.reject name="decision" value="deny" { (t.s("Tolak", "Deny")) }
             }
         }
         @if c.desk && v.status == VisitStatus::Approved {
             form.inline.badge method="post" action={"/ui/visitors/" (id) "/badge"} {
                 (csrf(c.csrf))
-                label for={"badge-" (id)} { "Kartu tamu" }
+                label for={"badge-" (id)} { (t.s("Kartu tamu", "Visitor badge")) }
                 select id={"badge-" (id)} name="badge_number" {
-                    option value="" { "— nomor terkecil yang bebas —" }
+                    option value="" { (t.s("— nomor terkecil yang bebas —", "— lowest free number —")) }
                     @for b in c.free { option value=(b.badge_number) { (b.badge_number) } }
                 }
                 (field_error("badge_number"))
-                button type="submit" { "Serahkan kartu tamu" }
+                button type="submit" { (t.s("Serahkan kartu tamu", "Hand out the visitor badge")) }
             }
         }
         @if c.desk && v.checked_out_at.is_none() {
@@ -282,19 +309,19 @@ fn actions(v: &VisitView, c: &Row) -> Markup {
                 (csrf(c.csrf))
                 @if v.status == VisitStatus::Active {
                     fieldset.checks {
-                        legend { "Kartu tamu " (v.badge_number.as_deref().unwrap_or("")) }
-                        label { input type="radio" name="badge" value="returned"; "dikembalikan" }
-                        label { input type="radio" name="badge" value="lost"; "hilang (diblokir)" }
+                        legend { (t.s("Kartu tamu ", "Visitor badge ")) (v.badge_number.as_deref().unwrap_or("")) }
+                        label { input type="radio" name="badge" value="returned"; (t.s("dikembalikan", "returned")) }
+                        label { input type="radio" name="badge" value="lost"; (t.s("hilang (diblokir)", "lost (blocked)")) }
                         (field_error("badge"))
                     }
                 }
                 @if v.id_deposited {
-                    label { input type="checkbox" name="id_returned" value="1"; "Identitas yang dititipkan sudah dikembalikan" }
+                    label { input type="checkbox" name="id_returned" value="1"; (t.s("Identitas yang dititipkan sudah dikembalikan", "The deposited identity document is returned")) }
                     (field_error("id_returned"))
                 }
-                label for={"out-note-" (id)} { "Catatan" }
+                label for={"out-note-" (id)} { (t.s("Catatan", "Note")) }
                 input id={"out-note-" (id)} name="note";
-                button type="submit" { "Tamu keluar" }
+                button type="submit" { (t.s("Tamu keluar", "Check out")) }
             }
         }
     }
@@ -338,6 +365,7 @@ async fn decide(
     };
     let note = f.opt("note");
     let session = &posted.staff.session;
+    let t = Tr::of(session);
     // The reason asked for next to the button, when the button was this actor's to press.
     if !approve && note.is_none() && waiting_for(&s, &session.actor).await?.contains(&id) {
         return failed(
@@ -345,7 +373,10 @@ async fn decide(
             session,
             id,
             "note",
-            "Tulis alasan bila menolak kunjungan.",
+            t.s(
+                "Tulis alasan bila menolak kunjungan.",
+                "Write the reason for denying the visit.",
+            ),
         )
         .await;
     }
@@ -366,17 +397,21 @@ async fn badge(
     posted: Posted<CheckInVisitors>,
 ) -> Result<Response, PageError> {
     let number = posted.fields.opt("badge_number");
+    let t = Tr::of(&posted.staff.session);
     let message = match hand_out_badge(&s, posted.staff.actor(), id, number).await {
         Ok(_) => return Ok(done("badge", id)),
-        Err(ApiError::NotFound(what)) if what.starts_with("visitor badge") => {
-            "Tidak ada kartu tamu dengan nomor itu."
-        }
-        Err(ApiError::Conflict(what)) if what.starts_with("no visitor badge is free") => {
-            "Tidak ada kartu tamu yang bebas; tambahkan kartu ke persediaan."
-        }
-        Err(ApiError::Conflict(what)) if what.starts_with("visitor badge") => {
-            "Kartu tamu itu sedang tidak bebas; pilih kartu lain."
-        }
+        Err(ApiError::NotFound(what)) if what.starts_with("visitor badge") => t.s(
+            "Tidak ada kartu tamu dengan nomor itu.",
+            "There is no visitor badge with that number.",
+        ),
+        Err(ApiError::Conflict(what)) if what.starts_with("no visitor badge is free") => t.s(
+            "Tidak ada kartu tamu yang bebas; tambahkan kartu ke persediaan.",
+            "No visitor badge is free; add badges to the pool.",
+        ),
+        Err(ApiError::Conflict(what)) if what.starts_with("visitor badge") => t.s(
+            "Kartu tamu itu sedang tidak bebas; pilih kartu lain.",
+            "That visitor badge is not free; choose another one.",
+        ),
         Err(e) => return Err(e.into()),
     };
     failed(&s, &posted.staff.session, id, "badge_number", message).await
@@ -412,13 +447,20 @@ async fn check_out(
         c.id_returned,
     );
     let session = &posted.staff.session;
+    let t = Tr::of(session);
     match checked {
         Err(VisitError::BadgeUnaccounted { .. }) => {
-            let m = "Pilih: kartu tamu dikembalikan atau hilang.";
+            let m = t.s(
+                "Pilih: kartu tamu dikembalikan atau hilang.",
+                "Choose: the visitor badge is returned or lost.",
+            );
             return failed(&s, session, id, "badge", m).await;
         }
         Err(VisitError::IdNotReturned { .. }) => {
-            let m = "Kembalikan identitas yang dititipkan kepada tamu, lalu centang di sini.";
+            let m = t.s(
+                "Kembalikan identitas yang dititipkan kepada tamu, lalu centang di sini.",
+                "Return the deposited identity document to the visitor, then tick here.",
+            );
             return failed(&s, session, id, "id_returned", m).await;
         }
         _ => {}
