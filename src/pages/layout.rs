@@ -1,5 +1,5 @@
 //! The frame of every page: header, menu by role, the stylesheet and the one script, all
-//! served from here. Labels are the SOP's Indonesian.
+//! served from here. Labels are the SOP's Indonesian, or English when chosen ([`Tr`]).
 
 use axum::Router;
 use axum::http::header;

@@ -26,7 +26,7 @@ use crate::store::sessions::Session;
 use crate::store::visitor_badges::{self, PoolStatus, VisitorBadge};
 use crate::store::visits::{self, CheckOut, VisitView};
 use crate::store::waiting;
-use crate::visit::{self, BadgeOutcome, IdKind, VisitError, VisitStatus};
+use crate::visit::{BadgeOutcome, IdKind, VisitError, VisitStatus};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -435,17 +435,7 @@ async fn check_out(
     };
     // The same rule the store applies, read first so its message lands on the field.
     let v = s.db.read(move |c| visits::get(c, id, Utc::now())).await?;
-    let badge_out =
-        (v.status == VisitStatus::Active).then(|| v.badge_number.clone().unwrap_or_default());
-    let checked = visit::check_out(
-        id,
-        v.status,
-        v.checked_out_at.is_some(),
-        badge_out.as_deref(),
-        c.badge,
-        v.id_deposited,
-        c.id_returned,
-    );
+    let checked = visits::check_out_rule(&v, &c);
     let session = &posted.staff.session;
     let t = Tr::of(session);
     match checked {

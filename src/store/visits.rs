@@ -28,7 +28,7 @@ use crate::visit::{
 };
 use crate::workflow::{StepKind, check};
 
-pub use badge::{CheckOut, check_out, issue_badge};
+pub use badge::{CheckOut, check_out, check_out_rule, issue_badge};
 pub use escort::candidates as escorts;
 
 /// What the store needs beside the connection: the `[visitors]` settings and the office zone.

@@ -123,6 +123,25 @@ pub struct CheckOut {
     pub note: Option<String>,
 }
 
+/// The check-out rule ([`visit::check_out`]) for a stored visit. The pages read it first, so
+/// a refusal lands on the field at fault.
+pub fn check_out_rule(
+    view: &VisitView,
+    c: &CheckOut,
+) -> std::result::Result<VisitStatus, visit::VisitError> {
+    let badge_out =
+        (view.status == VisitStatus::Active).then(|| view.badge_number.clone().unwrap_or_default());
+    visit::check_out(
+        view.id,
+        view.status,
+        view.checked_out_at.is_some(),
+        badge_out.as_deref(),
+        c.badge,
+        view.id_deposited,
+        c.id_returned,
+    )
+}
+
 /// Ends the visit: the badge back in the pool (or blocked as lost), the right removed, the
 /// identity document returned, the head told. Refused while the badge is unaccounted for.
 /// Returns the visitor as a card holder, whom the doors then count outside.
@@ -135,17 +154,7 @@ pub fn check_out(
     now: DateTime<Utc>,
 ) -> Result<(VisitView, Changed, Option<PersonId>)> {
     let view = get(conn, id, now)?;
-    let badge_out =
-        (view.status == VisitStatus::Active).then(|| view.badge_number.clone().unwrap_or_default());
-    let end = visit::check_out(
-        id,
-        view.status,
-        view.checked_out_at.is_some(),
-        badge_out.as_deref(),
-        c.badge,
-        view.id_deposited,
-        c.id_returned,
-    )?;
+    let end = check_out_rule(&view, c)?;
     let note = note(c.note.as_deref(), false, "note")?;
     let mut changed = Changed::none();
     if let (Some(outcome), Some(credential_id)) = (c.badge, view.credential_id) {
