@@ -114,7 +114,16 @@ pub struct RegisterMetrics {
     /// One transaction with its fsync, per batch of lines.
     pub commit: Histogram,
     pub lines: AtomicU64,
+    /// Lines lost: not written and not held (see `store::register::held`).
     pub failed_lines: AtomicU64,
+    /// Lines waiting in memory for the register to be writable again.
+    pub held_lines: AtomicU64,
+    /// Failed attempts to write the register (a batch or the held lines).
+    pub write_failures: AtomicU64,
+    /// 1 while the register cannot be written.
+    pub unwritable: AtomicU64,
+    /// Wall-clock jumps seen (the wall clock moved apart from the monotonic one).
+    pub clock_jumps: AtomicU64,
 }
 
 /// Every counter of the daemon.
@@ -312,6 +321,35 @@ impl Metrics {
             "lawang_register_failed_lines_total {}",
             r.failed_lines.load(Relaxed)
         );
+        for (name, kind, help, value) in [
+            (
+                "lawang_register_held_lines",
+                "gauge",
+                "Register lines held in memory because the register cannot be written.",
+                &r.held_lines,
+            ),
+            (
+                "lawang_register_write_failures_total",
+                "counter",
+                "Failed attempts to write register lines (disk full, I/O error).",
+                &r.write_failures,
+            ),
+            (
+                "lawang_register_unwritable",
+                "gauge",
+                "1 while the register cannot be written (alarm register_unwritable).",
+                &r.unwritable,
+            ),
+            (
+                "lawang_clock_jumps_total",
+                "counter",
+                "Wall-clock jumps detected (wall and monotonic time apart by more than the threshold).",
+                &r.clock_jumps,
+            ),
+        ] {
+            header(&mut out, name, kind, help);
+            let _ = writeln!(out, "{name} {}", value.load(Relaxed));
+        }
         header(
             &mut out,
             "lawang_workflow_open_steps",

@@ -105,6 +105,7 @@ pub async fn run(
             metrics: metrics.register.clone(),
             committed: committed.clone(),
         },
+        config.held_lines,
     )?;
     let notifier = Notifier::from_env();
     let mut running = devices::Running::new(
