@@ -8,6 +8,7 @@ mod backup;
 mod cli;
 mod crash;
 mod enrollment;
+mod faults;
 mod hardware;
 mod load;
 mod notify;

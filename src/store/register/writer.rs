@@ -61,7 +61,8 @@ impl Writer {
             let first = if self.held.is_empty() {
                 rx.blocking_recv()
             } else {
-                match runtime.block_on(tokio::time::timeout(RETRY, rx.recv())) {
+                // The timer is made inside the runtime, which owns the clock it needs.
+                match runtime.block_on(async { tokio::time::timeout(RETRY, rx.recv()).await }) {
                     Ok(job) => job,
                     Err(_) => {
                         self.flush();
