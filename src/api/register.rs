@@ -107,6 +107,7 @@ enum EventFilter {
     ExitButton,
     Alarm,
     AlarmCleared,
+    ClockJump,
 }
 
 impl EventFilter {
@@ -116,6 +117,7 @@ impl EventFilter {
             EventFilter::ExitButton => "exit_button",
             EventFilter::Alarm => "alarm",
             EventFilter::AlarmCleared => "alarm_cleared",
+            EventFilter::ClockJump => "clock_jump",
         }
     }
 }

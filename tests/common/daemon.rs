@@ -69,7 +69,8 @@ impl TestDaemon {
         Self::start_full(server, extra, &[])
     }
 
-    fn start_full(server: &str, extra: &str, env: &[(&str, String)]) -> TestDaemon {
+    /// [`TestDaemon::start_with_server`] and [`TestDaemon::start_with_env`] at once.
+    pub fn start_full(server: &str, extra: &str, env: &[(&str, String)]) -> TestDaemon {
         Self::start_prepared(tempfile::tempdir().unwrap(), server, extra, env)
     }
 
