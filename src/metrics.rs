@@ -137,8 +137,8 @@ pub struct Metrics {
 #[derive(Debug, Default)]
 pub struct Snapshot {
     pub doors: Vec<(String, DoorStatus)>,
-    /// Name, door, kind, online.
-    pub readers: Vec<(String, String, &'static str, bool)>,
+    /// Name, door, kind, online, frames that were not card reads.
+    pub readers: Vec<(String, String, &'static str, bool, u64)>,
     /// Workflow steps waiting for someone, by kind of case.
     pub workflow: Vec<crate::store::backlog::Backlog>,
     /// Clients on the live event stream.
@@ -284,13 +284,27 @@ impl Metrics {
             "gauge",
             "1 while the reader's device is reachable.",
         );
-        for (reader, door, kind, online) in &now.readers {
+        for (reader, door, kind, online, _) in &now.readers {
             let _ = writeln!(
                 out,
                 "lawang_reader_online{{reader=\"{}\",door=\"{}\",kind=\"{kind}\"}} {}",
                 escape(reader),
                 escape(door),
                 u8::from(*online)
+            );
+        }
+        header(
+            &mut out,
+            "lawang_reader_bad_frames_total",
+            "counter",
+            "Frames on a serial reader's line that were not card reads (noise, bad checksum or parity).",
+        );
+        for (reader, door, kind, _, bad) in &now.readers {
+            let _ = writeln!(
+                out,
+                "lawang_reader_bad_frames_total{{reader=\"{}\",door=\"{}\",kind=\"{kind}\"}} {bad}",
+                escape(reader),
+                escape(door),
             );
         }
 
@@ -448,7 +462,7 @@ mod tests {
         });
         let text = m.render(&Snapshot {
             doors: vec![("ruang-server".into(), status)],
-            readers: vec![("masuk".into(), "ruang-server".into(), "pcsc", false)],
+            readers: vec![("masuk".into(), "ruang-server".into(), "pcsc", false, 3)],
             workflow: Vec::new(),
             event_subscribers: 2,
             start_time_seconds: 1,
@@ -497,6 +511,13 @@ mod tests {
                 "lawang_reader_online{reader=\"masuk\",door=\"ruang-server\",kind=\"pcsc\"}"
             ),
             Some(0.0)
+        );
+        assert_eq!(
+            sample(
+                &text,
+                "lawang_reader_bad_frames_total{reader=\"masuk\",door=\"ruang-server\",kind=\"pcsc\"}"
+            ),
+            Some(3.0)
         );
         assert_eq!(sample(&text, "lawang_event_stream_clients"), Some(2.0));
         assert!(!text.contains("gudang"), "{text}");
