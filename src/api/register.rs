@@ -78,7 +78,7 @@ struct RegisterQuery {
     /// `granted` or `refused`.
     #[param(inline)]
     decision: Option<DecisionFilter>,
-    /// `tap`, `exit_button`, `alarm` or `alarm_cleared`.
+    /// `tap`, `exit_button`, `alarm`, `alarm_cleared`, `clock_jump`.
     #[param(inline)]
     event: Option<EventFilter>,
     /// Items per page (1–1000, default 100); `list` only.

@@ -164,7 +164,7 @@ impl RegisterWriter {
 pub struct RegisterEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
-    /// `tap`, `exit_button`, `alarm` or `alarm_cleared`.
+    /// `tap`, `exit_button`, `alarm`, `alarm_cleared`, `clock_jump`.
     pub event: String,
     pub door: Option<String>,
     pub reader: Option<String>,
@@ -188,7 +188,7 @@ pub struct RegisterFilter {
     pub door: Option<DoorId>,
     pub person_id: Option<PersonId>,
     pub granted: Option<bool>,
-    /// `tap`, `exit_button`, `alarm`, `alarm_cleared`.
+    /// `tap`, `exit_button`, `alarm`, `alarm_cleared`, `clock_jump`.
     pub event: Option<String>,
     /// Paging: lines older than this id (newest first).
     pub before_id: Option<i64>,
