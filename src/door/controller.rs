@@ -180,7 +180,8 @@ impl DoorController {
 
     /// Decides and records one card read; returns whether the door must unlock, and the
     /// reply still owed to an API caller. The line of a grant is on disk before this returns
-    /// `true`: never an unrecorded entry.
+    /// `true`, or, while the disk is full, held in its bounded queue to be written in order:
+    /// never an entry with no line.
     async fn tap(
         &self,
         mut msg: ReaderMessage,
@@ -297,7 +298,7 @@ impl DoorController {
     }
 
     /// Applies the door's own rules (escort, anti-passback), records the final decision and
-    /// answers the reader; the line of a grant is on disk before this returns it. The API
+    /// answers the reader; the line of a grant is on disk (or held) before this returns it. The API
     /// caller's reply is handed back, to be sent once the strike has moved.
     /// `read_at`: when the card was read, for the latency metric (none when a person's PIN
     /// typing is part of the wait).
