@@ -292,3 +292,116 @@ fn write_batch<'a>(
     *head = (id, prev);
     Ok(first)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::super::{Recorded, RegisterWriter};
+    use crate::decision::{Decision, Reason};
+    use crate::register::{Event, RegisterLine};
+    use crate::store::chain::{self, Table};
+    use crate::store::tests::fixture;
+    use crate::store::{DB_FILE, StoreError, open};
+
+    fn line(door: i64, granted: bool) -> RegisterLine {
+        RegisterLine {
+            at: Utc::now(),
+            door,
+            reader: None,
+            direction: None,
+            credential: None,
+            event: Event::Tap(if granted {
+                Decision::Granted {
+                    credential_id: 1,
+                    person_id: 1,
+                    right_id: 1,
+                    escort: None,
+                    warning: None,
+                }
+            } else {
+                Decision::refused(Reason::UnknownCredential)
+            }),
+        }
+    }
+
+    /// A real `SQLITE_FULL`: the writer's connection may not grow the file
+    /// (`max_page_count`), and space returns when another connection frees pages.
+    #[tokio::test]
+    async fn lines_are_held_while_the_database_is_full_and_written_in_order_when_space_returns() {
+        let f = fixture();
+        let path = f.dir.path().join(DB_FILE);
+        let other = open(&path).unwrap();
+        other
+            .execute_batch(
+                "CREATE TABLE filler (b BLOB);
+                 INSERT INTO filler SELECT zeroblob(4000) FROM generate_series(1, 100);",
+            )
+            .unwrap_or_else(|_| {
+                // Without the series extension: one row at a time.
+                for _ in 0..100 {
+                    other
+                        .execute("INSERT INTO filler VALUES (zeroblob(4000))", [])
+                        .unwrap();
+                }
+            });
+        let conn = open(&path).unwrap();
+        let pages: i64 = conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+            .unwrap();
+        let (writer, thread) = RegisterWriter::start_observed(conn, Default::default(), 3).unwrap();
+        let mut unwritable = writer.unwritable();
+
+        // Lines fit in the last page for a while; then the file would have to grow.
+        let mut committed = 0;
+        let first_held = loop {
+            match writer.commit(line(f.door, true)).await.unwrap() {
+                Recorded::Committed(_) => committed += 1,
+                Recorded::Held => break committed,
+            }
+            assert!(committed < 2000, "the database never filled");
+        };
+        assert!(*unwritable.borrow_and_update());
+        // Two more grants wait; the next is refused; a refusal still waits.
+        assert_eq!(
+            writer.commit(line(f.door, true)).await.unwrap(),
+            Recorded::Held
+        );
+        assert_eq!(
+            writer.commit(line(f.door, true)).await.unwrap(),
+            Recorded::Held
+        );
+        assert!(matches!(
+            writer.commit(line(f.door, true)).await,
+            Err(StoreError::RegisterFull)
+        ));
+        assert_eq!(
+            writer.commit(line(f.door, false)).await.unwrap(),
+            Recorded::Held
+        );
+
+        other.execute_batch("DELETE FROM filler").unwrap();
+        unwritable.changed().await.unwrap();
+        assert!(!*unwritable.borrow_and_update());
+        let next = writer.commit(line(f.door, false)).await.unwrap();
+        drop(writer);
+        thread.join().unwrap();
+
+        // The first held line, two more grants, the refusal, then the new line: in order.
+        let want = first_held + 5;
+        assert_eq!(next, Recorded::Committed(want as i64));
+        let granted: Vec<bool> = other
+            .prepare("SELECT granted FROM register ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(granted.len(), want);
+        assert_eq!(&granted[first_held..], [true, true, true, false, false]);
+        let report = chain::verify_table(&other, Table::Register).unwrap();
+        assert_eq!((report.broken, report.rows), (None, want as u64));
+    }
+}
