@@ -173,6 +173,9 @@ pub enum Reason {
     UnreadableCard,
     /// The register could not record the tap, so the door stayed locked.
     RegisterUnavailable,
+    /// The register cannot be written (disk full) and its in-memory queue of held lines is
+    /// full: a grant now might never be recorded, so the door stays locked.
+    RegisterFull,
     /// Card + PIN door: the card is good, the PIN is still being typed (an interim answer,
     /// never a register line).
     PinRequired,
@@ -191,7 +194,7 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 18] = [
+    pub const ALL: [Reason; 19] = [
         Reason::Granted,
         Reason::UnknownCredential,
         Reason::CredentialSuspended,
@@ -203,6 +206,7 @@ impl Reason {
         Reason::OutsideSchedule,
         Reason::UnreadableCard,
         Reason::RegisterUnavailable,
+        Reason::RegisterFull,
         Reason::PinRequired,
         Reason::PinNotSet,
         Reason::WrongPin,
@@ -225,6 +229,7 @@ impl Reason {
             Reason::OutsideSchedule => "outside_schedule",
             Reason::UnreadableCard => "unreadable_card",
             Reason::RegisterUnavailable => "register_unavailable",
+            Reason::RegisterFull => "register_full",
             Reason::PinRequired => "pin_required",
             Reason::PinNotSet => "pin_not_set",
             Reason::WrongPin => "wrong_pin",
@@ -253,6 +258,7 @@ impl Reason {
             Reason::OutsideSchedule => "di luar jadwal akses",
             Reason::UnreadableCard => "kartu tidak terbaca",
             Reason::RegisterUnavailable => "register tidak dapat ditulis",
+            Reason::RegisterFull => "register tidak dapat ditulis dan antreannya penuh",
             Reason::PinRequired => "menunggu PIN",
             Reason::PinNotSet => "PIN belum diatur",
             Reason::WrongPin => "PIN salah",
@@ -276,6 +282,7 @@ impl Reason {
             Reason::OutsideSchedule => "outside schedule",
             Reason::UnreadableCard => "card could not be read",
             Reason::RegisterUnavailable => "register could not be written",
+            Reason::RegisterFull => "register cannot be written and its queue is full",
             Reason::PinRequired => "waiting for PIN",
             Reason::PinNotSet => "no PIN set",
             Reason::WrongPin => "wrong PIN",

@@ -114,7 +114,16 @@ pub struct RegisterMetrics {
     /// One transaction with its fsync, per batch of lines.
     pub commit: Histogram,
     pub lines: AtomicU64,
+    /// Lines lost: not written and not held (see `store::register::held`).
     pub failed_lines: AtomicU64,
+    /// Lines waiting in memory for the register to be writable again.
+    pub held_lines: AtomicU64,
+    /// Failed attempts to write the register (a batch or the held lines).
+    pub write_failures: AtomicU64,
+    /// 1 while the register cannot be written.
+    pub unwritable: AtomicU64,
+    /// Wall-clock jumps seen (the wall clock moved apart from the monotonic one).
+    pub clock_jumps: AtomicU64,
 }
 
 /// Every counter of the daemon.
@@ -128,8 +137,8 @@ pub struct Metrics {
 #[derive(Debug, Default)]
 pub struct Snapshot {
     pub doors: Vec<(String, DoorStatus)>,
-    /// Name, door, kind, online.
-    pub readers: Vec<(String, String, &'static str, bool)>,
+    /// Name, door, kind, online, frames that were not card reads.
+    pub readers: Vec<(String, String, &'static str, bool, u64)>,
     /// Workflow steps waiting for someone, by kind of case.
     pub workflow: Vec<crate::store::backlog::Backlog>,
     /// Clients on the live event stream.
@@ -275,13 +284,27 @@ impl Metrics {
             "gauge",
             "1 while the reader's device is reachable.",
         );
-        for (reader, door, kind, online) in &now.readers {
+        for (reader, door, kind, online, _) in &now.readers {
             let _ = writeln!(
                 out,
                 "lawang_reader_online{{reader=\"{}\",door=\"{}\",kind=\"{kind}\"}} {}",
                 escape(reader),
                 escape(door),
                 u8::from(*online)
+            );
+        }
+        header(
+            &mut out,
+            "lawang_reader_bad_frames_total",
+            "counter",
+            "Frames on a serial reader's line that were not card reads (noise, bad checksum or parity).",
+        );
+        for (reader, door, kind, _, bad) in &now.readers {
+            let _ = writeln!(
+                out,
+                "lawang_reader_bad_frames_total{{reader=\"{}\",door=\"{}\",kind=\"{kind}\"}} {bad}",
+                escape(reader),
+                escape(door),
             );
         }
 
@@ -312,6 +335,35 @@ impl Metrics {
             "lawang_register_failed_lines_total {}",
             r.failed_lines.load(Relaxed)
         );
+        for (name, kind, help, value) in [
+            (
+                "lawang_register_held_lines",
+                "gauge",
+                "Register lines held in memory because the register cannot be written.",
+                &r.held_lines,
+            ),
+            (
+                "lawang_register_write_failures_total",
+                "counter",
+                "Failed attempts to write register lines (disk full, I/O error).",
+                &r.write_failures,
+            ),
+            (
+                "lawang_register_unwritable",
+                "gauge",
+                "1 while the register cannot be written (alarm register_unwritable).",
+                &r.unwritable,
+            ),
+            (
+                "lawang_clock_jumps_total",
+                "counter",
+                "Wall-clock jumps detected (wall and monotonic time apart by more than the threshold).",
+                &r.clock_jumps,
+            ),
+        ] {
+            header(&mut out, name, kind, help);
+            let _ = writeln!(out, "{name} {}", value.load(Relaxed));
+        }
         header(
             &mut out,
             "lawang_workflow_open_steps",
@@ -410,7 +462,7 @@ mod tests {
         });
         let text = m.render(&Snapshot {
             doors: vec![("ruang-server".into(), status)],
-            readers: vec![("masuk".into(), "ruang-server".into(), "pcsc", false)],
+            readers: vec![("masuk".into(), "ruang-server".into(), "pcsc", false, 3)],
             workflow: Vec::new(),
             event_subscribers: 2,
             start_time_seconds: 1,
@@ -459,6 +511,13 @@ mod tests {
                 "lawang_reader_online{reader=\"masuk\",door=\"ruang-server\",kind=\"pcsc\"}"
             ),
             Some(0.0)
+        );
+        assert_eq!(
+            sample(
+                &text,
+                "lawang_reader_bad_frames_total{reader=\"masuk\",door=\"ruang-server\",kind=\"pcsc\"}"
+            ),
+            Some(3.0)
         );
         assert_eq!(sample(&text, "lawang_event_stream_clients"), Some(2.0));
         assert!(!text.contains("gudang"), "{text}");

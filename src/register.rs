@@ -29,6 +29,9 @@ pub enum Event {
     ExitButton,
     AlarmRaised(Alarm),
     AlarmCleared(Alarm),
+    /// The wall clock jumped (set by hand, NTP stepping it): the times of the lines before
+    /// and after this one are not continuous. The audit log holds the jump's size.
+    ClockJump,
 }
 
 impl RegisterLine {
@@ -75,6 +78,7 @@ impl RegisterLine {
             Event::ExitButton => "exit_button",
             Event::AlarmRaised(_) => "alarm",
             Event::AlarmCleared(_) => "alarm_cleared",
+            Event::ClockJump => "clock_jump",
         }
     }
 
@@ -83,7 +87,7 @@ impl RegisterLine {
         match &self.event {
             Event::Tap(d) => d.is_granted(),
             Event::ExitButton => true,
-            Event::AlarmRaised(_) | Event::AlarmCleared(_) => false,
+            Event::AlarmRaised(_) | Event::AlarmCleared(_) | Event::ClockJump => false,
         }
     }
 
@@ -93,6 +97,7 @@ impl RegisterLine {
             Event::Tap(d) => d.reason().code(),
             Event::ExitButton => "exit_button",
             Event::AlarmRaised(a) | Event::AlarmCleared(a) => a.code(),
+            Event::ClockJump => "clock_jump",
         }
     }
 

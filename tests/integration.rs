@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod crash;
 mod enrollment;
+mod faults;
 mod hardware;
 mod load;
 mod notify;

@@ -145,6 +145,7 @@ impl From<StoreError> for ApiError {
             StoreError::WriterStopped => {
                 ApiError::Unavailable("the daemon is shutting down".into())
             }
+            StoreError::RegisterFull => ApiError::Unavailable(e.to_string()),
             other @ (StoreError::Sqlite(_)
             | StoreError::Io { .. }
             | StoreError::Locked(_)

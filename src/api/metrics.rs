@@ -47,6 +47,7 @@ async fn metrics(
                     r.door_name.clone(),
                     r.info.kind,
                     *r.status.borrow() == ReaderStatus::Online,
+                    r.bad_frames.load(std::sync::atomic::Ordering::Relaxed),
                 )
             })
             .collect(),

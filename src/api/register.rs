@@ -78,7 +78,7 @@ struct RegisterQuery {
     /// `granted` or `refused`.
     #[param(inline)]
     decision: Option<DecisionFilter>,
-    /// `tap`, `exit_button`, `alarm` or `alarm_cleared`.
+    /// `tap`, `exit_button`, `alarm`, `alarm_cleared`, `clock_jump`.
     #[param(inline)]
     event: Option<EventFilter>,
     /// Items per page (1–1000, default 100); `list` only.
@@ -107,6 +107,7 @@ enum EventFilter {
     ExitButton,
     Alarm,
     AlarmCleared,
+    ClockJump,
 }
 
 impl EventFilter {
@@ -116,6 +117,7 @@ impl EventFilter {
             EventFilter::ExitButton => "exit_button",
             EventFilter::Alarm => "alarm",
             EventFilter::AlarmCleared => "alarm_cleared",
+            EventFilter::ClockJump => "clock_jump",
         }
     }
 }

@@ -166,15 +166,22 @@ impl Default for PinFile {
 pub struct RegisterFile {
     /// Lines older than this many days are archived to CSV and removed (at least 90).
     pub retention_days: Spanned<u32>,
+    /// Lines held in memory while the register cannot be written (disk full); a grant is
+    /// refused once this many wait. 0: a grant is refused as soon as writing fails.
+    pub held_lines: Spanned<u32>,
 }
 
 impl Default for RegisterFile {
     fn default() -> Self {
         RegisterFile {
             retention_days: Spanned::new(0..0, DEFAULT_RETENTION_DAYS),
+            held_lines: Spanned::new(0..0, crate::store::register::DEFAULT_HELD_LINES as u32),
         }
     }
 }
+
+/// Held lines are in memory: a bound keeps a long outage from eating it.
+pub const MAX_HELD_LINES: u32 = 100_000;
 
 /// Two years: the register answers questions about who entered long after the fact.
 pub const DEFAULT_RETENTION_DAYS: u32 = 730;
@@ -266,6 +273,8 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// Register lines older than this are archived and pruned.
     pub retention_days: u32,
+    /// Register lines held in memory while the register cannot be written (read at start).
+    pub held_lines: usize,
     pub doors: Vec<DoorConfig>,
     pub readers: Vec<ReaderConfig>,
     /// Readers at the desk for enrollment; they serve no door.
@@ -443,6 +452,7 @@ fn validate(file: &ConfigFile) -> Result<Config, Invalid> {
         pin: validate_pin(&file.pin)?,
         notify: notify::validate(&file.notify)?,
         retention_days: validate_retention(&file.register)?,
+        held_lines: validate_held_lines(&file.register)?,
         doors,
         readers,
         enrollment_readers,
@@ -498,6 +508,17 @@ fn validate_retention(r: &RegisterFile) -> Result<u32, Invalid> {
         ));
     }
     Ok(days)
+}
+
+fn validate_held_lines(r: &RegisterFile) -> Result<usize, Invalid> {
+    let n = *r.held_lines.get_ref();
+    if n > MAX_HELD_LINES {
+        return Err((
+            r.held_lines.span(),
+            format!("register.held_lines must be 0 to {MAX_HELD_LINES}, got {n}"),
+        ));
+    }
+    Ok(n as usize)
 }
 
 /// Names appear in URLs, udev rules and printed reports: keep them to a safe alphabet.

@@ -198,6 +198,14 @@ fn register_retention_defaults_to_two_years_and_never_below_three_months() {
 }
 
 #[test]
+fn held_register_lines_are_bounded() {
+    assert_eq!(parse("").unwrap().held_lines, 1000);
+    assert_eq!(parse("[register]\nheld_lines = 0\n").unwrap().held_lines, 0);
+    let e = parse("[register]\nheld_lines = 100001\n").unwrap_err();
+    assert!(e.contains("line 2") && e.contains("0 to 100000"), "{e}");
+}
+
+#[test]
 fn the_packaged_configuration_and_its_commented_examples_parse() {
     let packaged = include_str!("../../debian/lawang.toml");
     let c = parse(packaged).unwrap();

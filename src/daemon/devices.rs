@@ -69,6 +69,8 @@ pub struct ReaderHandle {
     pub simulated: Option<ReaderOutput>,
     /// Present for OSDP readers: the API sends requests (KEYSET, OUT, COMSET) through it.
     pub osdp: Option<mpsc::Sender<osdp::OsdpRequest>>,
+    /// Frames on its line that were not card reads (noise), since the driver started.
+    pub bad_frames: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// What runs now, in configuration order; swapped as a whole after each reload.
@@ -408,6 +410,7 @@ impl Running {
             running_since: Utc::now(),
             simulated: None,
             osdp: None,
+            bad_frames: io.output.bad_frames(),
         };
         let driver = driver::spawn(&reader.name, &reader.kind, io, &mut group.started)?;
         handle.simulated = driver.simulated;

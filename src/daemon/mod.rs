@@ -9,6 +9,7 @@
 //! [`run`] takes its listener and shutdown token from the caller, so tests run a whole
 //! daemon on `127.0.0.1:0` and stop it when they like.
 
+mod clock;
 mod desk;
 mod devices;
 mod driver;
@@ -105,6 +106,7 @@ pub async fn run(
             metrics: metrics.register.clone(),
             committed: committed.clone(),
         },
+        config.held_lines,
     )?;
     let notifier = Notifier::from_env();
     let mut running = devices::Running::new(
@@ -144,6 +146,7 @@ pub async fn run(
             background.clone(),
         ))
     });
+    let clock_metrics = metrics.clone();
     let state = AppState {
         db: db.clone(),
         devices: devices.clone(),
@@ -204,6 +207,12 @@ pub async fn run(
             background.clone(),
         ));
     }
+    let clock = tokio::spawn(clock::run(
+        db.clone(),
+        devices.clone(),
+        clock_metrics,
+        background.clone(),
+    ));
     let pruning = tokio::spawn(retention::run(
         db_path.clone(),
         config.data_dir.clone(),
@@ -236,6 +245,7 @@ pub async fn run(
     }
     background.cancel();
     let _ = pruning.await;
+    let _ = clock.await;
     let _ = scheduler.await;
     if let Some(task) = reports {
         let _ = task.await;

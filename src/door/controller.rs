@@ -25,6 +25,7 @@ use crate::model::{DoorId, ReaderId};
 use crate::pin::Lockout;
 use crate::reader::{Feedback, ReaderEvent, ReaderInfo, ReaderMessage, ReaderStatus, TapReply};
 use crate::register::{self, RegisterLine};
+use crate::store::StoreError;
 use crate::store::register::RegisterWriter;
 
 mod control;
@@ -107,6 +108,13 @@ impl DoorController {
         let mut pending: HashMap<ReaderId, PinEntry> = HashMap::new();
         let mut inputs_open = true;
         let mut control_open = true;
+        // Every door shows the register's trouble: its own lines are the ones held.
+        let mut unwritable = self.register.unwritable();
+        let mut unwritable_open = true;
+        if *unwritable.borrow_and_update() {
+            self.alarm(Alarm::RegisterUnwritable, None, None, true)
+                .await;
+        }
         loop {
             let deadline = [
                 state.next_deadline(),
@@ -123,6 +131,16 @@ impl DoorController {
                     match c {
                         Some(c) => self.control(c, &mut last, &mut pending, &mut presence).await,
                         None => control_open = false,
+                    }
+                    Vec::new()
+                }
+                changed = unwritable.changed(), if unwritable_open => {
+                    match changed {
+                        Ok(()) => {
+                            let on = *unwritable.borrow_and_update();
+                            self.alarm(Alarm::RegisterUnwritable, None, None, on).await;
+                        }
+                        Err(_) => unwritable_open = false,
                     }
                     Vec::new()
                 }
@@ -162,7 +180,8 @@ impl DoorController {
 
     /// Decides and records one card read; returns whether the door must unlock, and the
     /// reply still owed to an API caller. The line of a grant is on disk before this returns
-    /// `true`: never an unrecorded entry.
+    /// `true`, or, while the disk is full, held in its bounded queue to be written in order:
+    /// never an entry with no line.
     async fn tap(
         &self,
         mut msg: ReaderMessage,
@@ -279,7 +298,7 @@ impl DoorController {
     }
 
     /// Applies the door's own rules (escort, anti-passback), records the final decision and
-    /// answers the reader; the line of a grant is on disk before this returns it. The API
+    /// answers the reader; the line of a grant is on disk (or held) before this returns it. The API
     /// caller's reply is handed back, to be sent once the strike has moved.
     /// `read_at`: when the card was read, for the latency metric (none when a person's PIN
     /// typing is part of the wait).
@@ -301,11 +320,24 @@ impl DoorController {
             register_id: None,
         };
         if outcome.decision.is_granted() {
+            // Committed, or held in memory in order while the disk is full: either way the
+            // line will be on disk before any later one.
             match self.register.commit(line).await {
-                Ok(id) => outcome.register_id = Some(id),
+                Ok(recorded) => outcome.register_id = recorded.id(),
                 Err(e) => {
-                    tracing::error!(door = %self.name, error = %e, "granted tap not recorded; door stays locked");
-                    outcome.decision = Decision::refused(Reason::RegisterUnavailable);
+                    let reason = match e {
+                        StoreError::RegisterFull => Reason::RegisterFull,
+                        _ => Reason::RegisterUnavailable,
+                    };
+                    tracing::error!(door = %self.name, error = %e, reason = reason.code(), "granted tap not recorded; door stays locked");
+                    outcome.decision = holder_refused(&outcome.decision, reason);
+                    self.record(RegisterLine::tap(
+                        now,
+                        &slot.info,
+                        event,
+                        outcome.decision.clone(),
+                    ))
+                    .await;
                 }
             }
         } else {
@@ -315,7 +347,10 @@ impl DoorController {
                     if let Some(reply) = reply.take() {
                         let mut outcome = outcome.clone();
                         tokio::spawn(async move {
-                            outcome.register_id = RegisterWriter::committed(done).await.ok();
+                            outcome.register_id = RegisterWriter::committed(done)
+                                .await
+                                .ok()
+                                .and_then(|r| r.id());
                             let _ = reply.send(outcome);
                         });
                     }

@@ -30,6 +30,9 @@ pub enum Alarm {
     ReaderPower,
     /// An escort went out and their visitor is still inside (see `door::presence`).
     EscortLeft,
+    /// The register cannot be written (disk full, I/O error): lines are held in memory until
+    /// it can. Raised at every door, since every door's lines wait.
+    RegisterUnwritable,
 }
 
 impl Alarm {
@@ -42,6 +45,7 @@ impl Alarm {
             Alarm::ReaderTamper => "reader_tamper",
             Alarm::ReaderPower => "reader_power",
             Alarm::EscortLeft => "escort_left",
+            Alarm::RegisterUnwritable => "register_unwritable",
         }
     }
 
@@ -55,6 +59,7 @@ impl Alarm {
             Alarm::ReaderTamper => "pembaca kartu dibongkar",
             Alarm::ReaderPower => "daya pembaca kartu terganggu",
             Alarm::EscortLeft => "pendamping keluar, pengunjung masih di dalam",
+            Alarm::RegisterUnwritable => "register tidak dapat ditulis (disk penuh?)",
         }
     }
 
@@ -67,6 +72,7 @@ impl Alarm {
             Alarm::ReaderTamper => "reader tampered with",
             Alarm::ReaderPower => "reader power failure",
             Alarm::EscortLeft => "escort left, visitor still inside",
+            Alarm::RegisterUnwritable => "register cannot be written (disk full?)",
         }
     }
 
@@ -74,7 +80,7 @@ impl Alarm {
         Alarm::ALL.into_iter().find(|a| a.code() == code)
     }
 
-    pub const ALL: [Alarm; 7] = [
+    pub const ALL: [Alarm; 8] = [
         Alarm::DoorForced,
         Alarm::DoorHeldOpen,
         Alarm::ReaderOffline,
@@ -82,6 +88,7 @@ impl Alarm {
         Alarm::ReaderTamper,
         Alarm::ReaderPower,
         Alarm::EscortLeft,
+        Alarm::RegisterUnwritable,
     ];
 }
 

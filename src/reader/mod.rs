@@ -94,6 +94,8 @@ pub struct ReaderOutput {
     /// The door's inputs, for reader alarms (tamper, power); `None` where nobody listens
     /// (driver tests).
     door_inputs: Option<mpsc::Sender<crate::door::DoorInput>>,
+    /// Frames that were not card reads (noise, bad checksums), for the metrics.
+    bad_frames: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl ReaderOutput {
@@ -107,7 +109,19 @@ impl ReaderOutput {
             events,
             status,
             door_inputs: None,
+            bad_frames: Arc::default(),
         }
+    }
+
+    /// Counts a frame that was not a card read (the driver logs a summary).
+    pub fn bad_frame(&self) {
+        self.bad_frames
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The count of [`ReaderOutput::bad_frame`], as the metrics read it.
+    pub fn bad_frames(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        self.bad_frames.clone()
     }
 
     /// Lets the driver raise reader alarms at its door.

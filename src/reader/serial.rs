@@ -157,7 +157,10 @@ impl Reader<'_> {
                             return Ok(());
                         }
                     }
-                    Some(Err(err)) => self.errors.record(&err),
+                    Some(Err(err)) => {
+                        self.output.bad_frame();
+                        self.errors.record(&err);
+                    }
                 }
             }
         }

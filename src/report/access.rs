@@ -22,7 +22,7 @@ pub const MAX_LISTED: usize = 1000;
 #[derive(Debug, Clone, Copy)]
 pub struct Line<'a> {
     pub at: DateTime<Utc>,
-    /// `tap`, `exit_button`, `alarm` or `alarm_cleared`.
+    /// `tap`, `exit_button`, `alarm`, `alarm_cleared`, `clock_jump`.
     pub event: &'a str,
     pub door_id: i64,
     /// `in` or `out`.

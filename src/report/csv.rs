@@ -88,6 +88,8 @@ impl<W: Write> RegisterCsv<W> {
             ("exit_button", _, false) => "Exit button",
             ("alarm_cleared", _, true) => "Alarm selesai",
             ("alarm_cleared", _, false) => "Alarm cleared",
+            ("clock_jump", _, true) => "Jam sistem",
+            ("clock_jump", _, false) => "System clock",
             _ => "Alarm",
         };
         let reason = label(&e.reason, self.lang);
@@ -168,6 +170,12 @@ pub(crate) fn label(code: &str, lang: Lang) -> String {
     match (code, lang) {
         ("exit_button", Lang::Id) => "tombol keluar ditekan".into(),
         ("exit_button", Lang::En) => "exit button pressed".into(),
+        ("clock_jump", Lang::Id) => {
+            "jam sistem melompat (waktu baris sebelum dan sesudah tidak bersambung)".into()
+        }
+        ("clock_jump", Lang::En) => {
+            "the system clock jumped (times before and after are not continuous)".into()
+        }
         _ => code.to_owned(),
     }
 }

@@ -84,6 +84,8 @@ pub enum StoreError {
     Workflow(#[from] crate::workflow::WorkflowError),
     #[error("the register writer has stopped")]
     WriterStopped,
+    #[error("the register cannot be written and its queue of held lines is full")]
+    RegisterFull,
     #[error("a storage task failed: {0}")]
     Task(String),
 }

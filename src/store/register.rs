@@ -10,30 +10,62 @@
 //! Lines are hash-chained (see [`super::chain`]). The writer, the register's only writer,
 //! keeps the chain's head (last id and hash) in memory, reads it once at start, and hashes
 //! each line inside the batch's transaction; the head moves only once the batch commits.
+//!
+//! When the register cannot be written (disk full, I/O error), lines are held in memory in
+//! order ([`held`]) and written as soon as it can; see [`writer`].
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::thread::JoinHandle;
-use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, ToSql, params, params_from_iter};
+use rusqlite::{Connection, params};
 use serde::Serialize;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use super::chain::{self, Hash, Table};
+use super::chain::{self, Table};
 use super::{Result, StoreError, from_ms, to_ms};
 use crate::metrics::RegisterMetrics;
 use crate::model::{Direction, DoorId, PersonId};
 use crate::register::RegisterLine;
 
-/// Lines taken into one transaction at most; bounds the latency of the last one.
-const MAX_BATCH: usize = 1024;
+pub mod held;
+mod writer;
+
 /// Lines waiting for the writer; a door controller waits when it is full.
 const QUEUE: usize = 8192;
+/// Lines held in memory while the register cannot be written, by default
+/// (`register.held_lines`): days of a server room's taps, about 200 KB.
+pub const DEFAULT_HELD_LINES: usize = 1000;
 
-type Ack = oneshot::Sender<Result<i64, String>>;
+/// Where a line went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// On disk, with this id.
+    Committed(i64),
+    /// Held in memory, in order, to be written once the register can be written again.
+    Held,
+}
+
+impl Recorded {
+    pub fn id(self) -> Option<i64> {
+        match self {
+            Recorded::Committed(id) => Some(id),
+            Recorded::Held => None,
+        }
+    }
+}
+
+/// Why a line was not recorded.
+#[derive(Debug, Clone)]
+pub enum Unrecorded {
+    /// A grant while the held lines fill the queue.
+    Full,
+    Failed(String),
+}
+
+type Ack = oneshot::Sender<Result<Recorded, Unrecorded>>;
+pub type Done = oneshot::Receiver<Result<Recorded, Unrecorded>>;
 
 /// Committed lines as the API shows them, for the live event stream.
 pub type Committed = broadcast::Sender<Arc<RegisterEntry>>;
@@ -57,44 +89,53 @@ impl Default for Observers {
 #[derive(Clone)]
 pub struct RegisterWriter {
     tx: mpsc::Sender<(RegisterLine, Option<Ack>)>,
+    /// `true` while the register cannot be written.
+    unwritable: watch::Receiver<bool>,
 }
 
 impl RegisterWriter {
     /// Starts the writer thread on its own connection to `path`. The thread ends, after
     /// writing everything queued, once every `RegisterWriter` clone is dropped.
     pub fn start(path: &Path) -> Result<(RegisterWriter, JoinHandle<()>)> {
-        Self::start_observed(super::open(path)?, Observers::default())
+        Self::start_observed(super::open(path)?, Observers::default(), DEFAULT_HELD_LINES)
     }
 
     pub fn start_with(conn: Connection) -> Result<(RegisterWriter, JoinHandle<()>)> {
-        Self::start_observed(conn, Observers::default())
+        Self::start_observed(conn, Observers::default(), DEFAULT_HELD_LINES)
     }
 
-    /// Starts the writer with its metrics and the stream committed lines are published on.
+    /// Starts the writer with its metrics and the stream committed lines are published on;
+    /// at most `held_lines` grants are held in memory while the register cannot be written.
     pub fn start_observed(
         conn: Connection,
         observers: Observers,
+        held_lines: usize,
     ) -> Result<(RegisterWriter, JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let (unwritable_tx, unwritable) = watch::channel(false);
         let head = chain::last(&conn, Table::Register)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|e| StoreError::Task(format!("cannot start the register writer: {e}")))?;
+        let writer = writer::Writer::new(conn, head, observers, held_lines, unwritable_tx);
         let handle = std::thread::Builder::new()
             .name("register-writer".into())
-            .spawn(move || run(conn, head, rx, observers))
+            .spawn(move || writer.run(rx, &runtime))
             .map_err(|e| StoreError::Task(format!("cannot start the register writer: {e}")))?;
-        Ok((RegisterWriter { tx }, handle))
+        Ok((RegisterWriter { tx, unwritable }, handle))
     }
 
-    /// Queues a line and waits until it is committed to disk; returns its id.
-    pub async fn commit(&self, line: RegisterLine) -> Result<i64> {
+    /// Queues a line and waits until it is committed to disk, or held in memory because the
+    /// register cannot be written just now. A grant refused because the held lines fill
+    /// their queue is [`StoreError::RegisterFull`].
+    pub async fn commit(&self, line: RegisterLine) -> Result<Recorded> {
         Self::committed(self.submit(line).await?).await
     }
 
     /// Queues a line without waiting for the disk; the receiver learns the line's id once it
     /// is committed (refusals: nothing is unlocked on them, so the door need not wait).
-    pub async fn submit(
-        &self,
-        line: RegisterLine,
-    ) -> Result<oneshot::Receiver<Result<i64, String>>> {
+    pub async fn submit(&self, line: RegisterLine) -> Result<Done> {
         let (ack, done) = oneshot::channel();
         self.tx
             .send((line, Some(ack)))
@@ -103,126 +144,19 @@ impl RegisterWriter {
         Ok(done)
     }
 
-    /// Waits for a submitted line's commit.
-    pub async fn committed(done: oneshot::Receiver<Result<i64, String>>) -> Result<i64> {
-        done.await
-            .map_err(|_| StoreError::WriterStopped)?
-            .map_err(StoreError::Task)
+    /// Waits for a submitted line's commit (or its being held).
+    pub async fn committed(done: Done) -> Result<Recorded> {
+        match done.await.map_err(|_| StoreError::WriterStopped)? {
+            Ok(recorded) => Ok(recorded),
+            Err(Unrecorded::Full) => Err(StoreError::RegisterFull),
+            Err(Unrecorded::Failed(e)) => Err(StoreError::Task(e)),
+        }
     }
-}
 
-fn run(
-    mut conn: Connection,
-    mut head: (i64, Hash),
-    mut rx: mpsc::Receiver<(RegisterLine, Option<Ack>)>,
-    observers: Observers,
-) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        let started = Instant::now();
-        let written = write_batch(&mut conn, &mut head, &batch);
-        let metrics = &observers.metrics;
-        metrics.commit.observe(started.elapsed());
-        match written {
-            Ok(first_id) => {
-                let n = batch.len() as i64;
-                metrics.lines.fetch_add(n as u64, Relaxed);
-                for (i, (_, ack)) in batch.drain(..).enumerate() {
-                    if let Some(ack) = ack {
-                        let _ = ack.send(Ok(first_id + i as i64));
-                    }
-                }
-                publish(&conn, &observers.committed, first_id, first_id + n - 1);
-            }
-            Err(e) => {
-                metrics.failed_lines.fetch_add(batch.len() as u64, Relaxed);
-                tracing::error!(error = %e, lines = batch.len(), "register lines could not be written");
-                for (line, ack) in batch.drain(..) {
-                    tracing::error!(at = %line.at, door = line.door, event = line.kind(), reason = line.reason(), "unrecorded register line");
-                    if let Some(ack) = ack {
-                        let _ = ack.send(Err(e.to_string()));
-                    }
-                }
-            }
-        }
+    /// Follows whether the register can be written (`true`: it cannot, lines are held).
+    pub fn unwritable(&self) -> watch::Receiver<bool> {
+        self.unwritable.clone()
     }
-}
-
-/// Reads the committed lines back with their names and sends them to the event stream's
-/// subscribers; nothing is read when nobody listens.
-fn publish(conn: &Connection, committed: &Committed, first: i64, last: i64) {
-    if committed.receiver_count() == 0 {
-        return;
-    }
-    match range(conn, first, last) {
-        Ok(entries) => {
-            for e in entries {
-                let _ = committed.send(Arc::new(e));
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "committed register lines not published"),
-    }
-}
-
-/// Writes a batch in one transaction, chained on from `head`, which moves only once the
-/// batch is committed. Ids are consecutive because this thread is the only writer of the
-/// register table; it assigns them, since each one is part of its line's hash.
-fn write_batch(
-    conn: &mut Connection,
-    head: &mut (i64, Hash),
-    batch: &[(RegisterLine, Option<Ack>)],
-) -> Result<i64> {
-    let tx = conn.transaction()?;
-    let (mut id, mut prev) = *head;
-    let first = id + 1;
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO register (id, at, event, door_id, reader_id, direction, credential,
-                                   credential_id, person_id, granted, reason, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        )?;
-        for (line, _) in batch {
-            id += 1;
-            let decision = line.decision();
-            let at = to_ms(line.at);
-            let direction = line.direction.map(|d| d.as_str());
-            let credential = line.credential.map(|c| c.to_string());
-            let credential_id = decision.and_then(|d| d.credential_id());
-            let person_id = decision.and_then(|d| d.person_id());
-            let (kind, granted, reason) = (line.kind(), line.granted(), line.reason());
-            let values: [&dyn ToSql; 11] = [
-                &id,
-                &at,
-                &kind,
-                &line.door,
-                &line.reader,
-                &direction,
-                &credential,
-                &credential_id,
-                &person_id,
-                &granted,
-                &reason,
-            ];
-            let hash = chain::hash_row(Table::Register, &prev, &values)?;
-            stmt.execute(params_from_iter(
-                values
-                    .iter()
-                    .copied()
-                    .chain([&prev as &dyn ToSql, &hash as &dyn ToSql]),
-            ))?;
-            prev = hash;
-        }
-    }
-    tx.commit()?;
-    *head = (id, prev);
-    Ok(first)
 }
 
 /// A register line as shown by the API.
@@ -230,7 +164,7 @@ fn write_batch(
 pub struct RegisterEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
-    /// `tap`, `exit_button`, `alarm` or `alarm_cleared`.
+    /// `tap`, `exit_button`, `alarm`, `alarm_cleared`, `clock_jump`.
     pub event: String,
     pub door: Option<String>,
     pub reader: Option<String>,
@@ -254,7 +188,7 @@ pub struct RegisterFilter {
     pub door: Option<DoorId>,
     pub person_id: Option<PersonId>,
     pub granted: Option<bool>,
-    /// `tap`, `exit_button`, `alarm`, `alarm_cleared`.
+    /// `tap`, `exit_button`, `alarm`, `alarm_cleared`, `clock_jump`.
     pub event: Option<String>,
     /// Paging: lines older than this id (newest first).
     pub before_id: Option<i64>,

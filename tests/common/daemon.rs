@@ -69,8 +69,23 @@ impl TestDaemon {
         Self::start_full(server, extra, &[])
     }
 
-    fn start_full(server: &str, extra: &str, env: &[(&str, String)]) -> TestDaemon {
-        let dir = tempfile::tempdir().unwrap();
+    /// [`TestDaemon::start_with_server`] and [`TestDaemon::start_with_env`] at once.
+    pub fn start_full(server: &str, extra: &str, env: &[(&str, String)]) -> TestDaemon {
+        Self::start_prepared(tempfile::tempdir().unwrap(), server, extra, env)
+    }
+
+    /// [`TestDaemon::start_with_env`] in a directory the test prepared (e.g. `data/` on a
+    /// filesystem of its own).
+    pub fn start_in(dir: tempfile::TempDir, extra: &str, env: &[(&str, String)]) -> TestDaemon {
+        Self::start_prepared(dir, "", extra, env)
+    }
+
+    fn start_prepared(
+        dir: tempfile::TempDir,
+        server: &str,
+        extra: &str,
+        env: &[(&str, String)],
+    ) -> TestDaemon {
         let config = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\n{server}\n[store]\ndata_dir = {:?}\n{}",
             dir.path().join("data"),

@@ -12,6 +12,8 @@ use crate::door::pin_entry::PinEntry;
 use crate::door::state::Alarm;
 use crate::model::ReaderId;
 use crate::reader::ReaderEvent;
+use crate::register::{self, RegisterLine};
+use chrono::Utc;
 
 /// Changes to a running controller, and the watchdog's question whether it is still alive.
 #[derive(Debug)]
@@ -23,6 +25,9 @@ pub enum DoorControl {
     Detach(ReaderId, oneshot::Sender<()>),
     /// Answered from the controller's own loop: a controller stuck in an await never answers.
     Heartbeat(oneshot::Sender<()>),
+    /// The wall clock jumped: the door writes a `clock_jump` line, so its register shows
+    /// why the times around it are not continuous.
+    ClockJumped,
 }
 
 impl DoorController {
@@ -72,6 +77,15 @@ impl DoorController {
             }
             DoorControl::Heartbeat(answer) => {
                 let _ = answer.send(());
+            }
+            DoorControl::ClockJumped => {
+                self.record(RegisterLine::door_event(
+                    Utc::now(),
+                    self.id,
+                    None,
+                    register::Event::ClockJump,
+                ))
+                .await;
             }
         }
     }

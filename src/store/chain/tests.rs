@@ -227,7 +227,7 @@ async fn pruning_keeps_the_chain_verifiable_and_the_writer_continues_it() {
     let id = writer.commit(line(f.door, now)).await.unwrap();
     drop(writer);
     thread.join().unwrap();
-    assert_eq!(id, 7);
+    assert_eq!(id.id(), Some(7));
     let reg = report(&conn, Table::Register);
     assert_eq!((reg.broken, reg.rows), (None, 1));
 
