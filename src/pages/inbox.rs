@@ -70,7 +70,7 @@ async fn inbox(
                                 input type="hidden" name="step" value=(w.step);
                                 label for={"note-" (w.id)} { (t.s("Catatan (wajib bila menolak)", "Note (required to reject)")) }
                                 input id={"note-" (w.id)} name="note";
-                                div.actions {
+                                div.buttons {
                                     button name="decision" value="approve" { (t.s("Setujui", "Approve")) }
                                     button.reject name="decision" value="reject" { (t.s("Tolak", "Reject")) }
                                 }

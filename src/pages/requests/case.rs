@@ -188,7 +188,7 @@ fn step_form(
                 input type="hidden" name="step" value=(step);
                 label for="note" { (t.s("Catatan (wajib bila menolak)", "Note (required to reject)")) }
                 textarea #note name="note" rows="2" {}
-                div.actions {
+                div.buttons {
                     button name="decision" value="approve" { (t.s("Setujui", "Approve")) }
                     button.reject name="decision" value="reject" { (t.s("Tolak", "Reject")) }
                 }
