@@ -172,7 +172,7 @@ pub fn router(state: AppState, limits: Limits) -> axum::Router {
         .merge(devices::health_routes())
         .merge(metrics::routes())
         .split_for_parts();
-    let app = app.merge(crate::pages::router());
+    let app = app.merge(crate::pages::router(state.clone()));
     doc.info.title = "Lawang admin API".into();
     doc.info.version = env!("CARGO_PKG_VERSION").into();
     doc.info.description = Some(

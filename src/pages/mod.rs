@@ -29,7 +29,7 @@ pub use error::PageError;
 /// Where the pages live; the API keeps `/api/v1`.
 pub const ROOT: &str = "/ui";
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: AppState) -> Router<AppState> {
     let pages = Router::new()
         .merge(session::routes())
         .merge(layout::routes())
@@ -45,6 +45,10 @@ pub fn router() -> Router<AppState> {
         // A nested "/" answers "/ui" only; the dashboard's address is "/ui/".
         .route("/ui/", get(dashboard::dashboard))
         .nest(ROOT, pages)
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            error::in_session_language,
+        ))
         .layer(axum::middleware::map_response(harden))
 }
 

@@ -71,12 +71,39 @@ fn the_desk_and_the_reviews_in_english_when_chosen_and_indonesian_by_default() {
     assert!(!r.body.contains("wajib diisi") && !r.body.contains("NIK pada KTP"));
     assert_eq!(visits(&d).len(), 1, "only the first visit");
 
+    // Error pages follow the session's language too.
+    let missing = meja.get("/ui/requests/999");
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    assert!(
+        missing.body.contains("What you looked for is not there."),
+        "{}",
+        missing.body
+    );
+    assert!(
+        !missing.body.contains("tidak ditemukan"),
+        "{}",
+        missing.body
+    );
+    let forbidden = meja.get("/ui/reports");
+    assert_eq!(forbidden.status, 403, "{}", forbidden.body);
+    assert!(
+        forbidden.body.contains("Your role may not do this."),
+        "{}",
+        forbidden.body
+    );
+
     // Back to Indonesian: the switch is the session's, not the account's.
     let r = meja.submit("/ui/visitors", "/ui/lang", &[("lang", "id")]);
     assert_eq!(r.status, 303, "{}", r.body);
     let p = meja.get("/ui/visitors");
     assert!(p.body.contains("Meja Tamu") && p.body.contains("Catat kunjungan"));
     assert!(!p.body.contains("Record the visit"));
+    let missing = meja.get("/ui/requests/999");
+    assert!(
+        missing.body.contains("Data yang dicari tidak ditemukan."),
+        "{}",
+        missing.body
+    );
     let again = Browser::login(&d, "kasi.en", crate::common::web::PASSWORD);
     assert!(
         again
