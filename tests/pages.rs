@@ -393,6 +393,7 @@ const PAGES: &[&str] = &[
     "/ui/reviews",
     "/ui/reviews/1",
     "/ui/dashboard/state",
+    "/ui/badges",
 ];
 
 const FORMS: &[&str] = &[
@@ -409,6 +410,7 @@ const FORMS: &[&str] = &[
     "/ui/reviews/1/items/1",
     "/ui/reviews/1/close",
     "/ui/lang",
+    "/ui/badges/1/status",
     "/ui/logout",
 ];
 
@@ -643,4 +645,85 @@ fn a_visitor_is_checked_in_granted_badged_and_checked_out_in_the_browser() {
     b.screenshot("pages-visitors-checked-out");
     b.set_window_size(390, 844);
     b.screenshot("pages-visitors-phone");
+}
+
+#[test]
+fn the_operator_takes_a_card_out_of_service_from_the_cards_page_and_the_door_refuses_it() {
+    use crate::common::web::Browser as Web;
+    let d = TestDaemon::start_with(ONE_DOOR);
+    d.grant("04AA55", "iso14443");
+    let mut operator = Web::staff(&d, "operator", "operator");
+    let mut auditor = Web::staff(&d, "auditor", "auditor");
+    let tap = |uid: &str| {
+        d.post("/api/v1/readers/masuk/tap", &json!({ "uid": uid }))
+            .body
+    };
+    assert_eq!(tap("04AA55")["granted"], true);
+    let badge = d.get("/api/v1/badges").body[0]["id"].as_i64().unwrap();
+    let action = format!("/ui/badges/{badge}/status");
+
+    // The auditor reads the list but has no buttons, and a forged post changes nothing.
+    let seen = auditor.get("/ui/badges?q=budi");
+    assert_eq!(seen.status, 200, "{}", seen.body);
+    assert!(
+        seen.expect(&format!("badge-{badge}"), "tr")
+            .contains("04AA55")
+    );
+    assert!(!seen.body.contains(&action), "{}", seen.body);
+    let forged = auditor.submit(
+        "/ui/badges",
+        &action,
+        &[("status", "revoked"), ("reason", "x")],
+    );
+    assert_eq!(forged.status, 403, "{}", forged.body);
+
+    // Without a reason: said next to the card's form, and the card still opens the door.
+    let r = operator.submit(
+        "/ui/badges",
+        &action,
+        &[("status", "revoked"), ("reason", "")],
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("Alasan wajib diisi."), "{}", r.body);
+    assert_eq!(tap("04AA55")["granted"], true);
+
+    // Suspended, back, then reported lost: each in force when the page answers.
+    let r = operator.submit(
+        "/ui/badges",
+        &action,
+        &[("status", "suspended"), ("reason", "cuti")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(tap("04AA55")["reason"], "credential_suspended");
+    let r = operator.submit(
+        "/ui/badges",
+        &action,
+        &[("status", "active"), ("reason", "")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(tap("04AA55")["granted"], true);
+    let r = operator.submit(
+        "/ui/badges",
+        &action,
+        &[("status", "lost"), ("reason", "hilang di parkiran")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        r.location.as_deref(),
+        Some(format!("/ui/badges?done=lost#badge-{badge}").as_str())
+    );
+    assert_eq!(tap("04AA55")["reason"], "credential_lost");
+    let page = operator.get("/ui/badges?done=lost");
+    assert!(
+        page.body.contains("Kartu dilaporkan hilang"),
+        "{}",
+        page.body
+    );
+    let row = page.expect(&format!("badge-{badge}"), "tr");
+    assert!(
+        row.contains("hilang di parkiran") && !row.contains(&action),
+        "{row}"
+    );
+    let audit = d.get("/api/v1/audit").body.to_string();
+    assert!(audit.contains("operator"), "{audit}");
 }

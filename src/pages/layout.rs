@@ -10,7 +10,9 @@ use chrono_tz::Tz;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::api::AppState;
-use crate::api::auth::{CheckInVisitors, Permission, ReadReports, ReadVisits, ReadWorkflow};
+use crate::api::auth::{
+    CheckInVisitors, Permission, ReadAccess, ReadReports, ReadVisits, ReadWorkflow,
+};
 use crate::model::Role;
 use crate::report::Lang;
 use crate::store::sessions::Session;
@@ -155,6 +157,11 @@ pub fn page(title: &str, session: &Session, body: Markup) -> Markup {
             may::<ReadWorkflow>(role),
             "/ui/reviews",
             t.s("Reviu", "Reviews"),
+        ),
+        (
+            may::<ReadAccess>(role),
+            "/ui/badges",
+            t.s("Kartu akses", "Access cards"),
         ),
         (
             may::<ReadReports>(role),

@@ -7,6 +7,7 @@
 //! JavaScript is needed to use them; one small script, served from here (the door box may
 //! have no internet), streams taps onto the dashboard.
 
+mod badges;
 mod dashboard;
 mod error;
 mod form;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(session::routes())
         .merge(layout::routes())
         .merge(dashboard::routes())
+        .merge(badges::routes())
         .merge(inbox::routes())
         .merge(requests::routes())
         .merge(reports::routes())
